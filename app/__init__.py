@@ -1,0 +1,54 @@
+"""CourseCove: scheduling and booking for music schools, yoga studios and tutoring centres."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from config import Config
+
+
+def create_app(config_object: type = Config, overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_object(config_object)
+    app.config.update(overrides or {})
+    Config.finalize(app.config)
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from app import errors
+    from app.extensions import appbuilder, db, limiter, migrate
+    from app.tenancy import privileged
+    from app.tenancy import requests as tenancy_requests
+
+    db.init_app(app)
+    migrate.init_app(app, db)
+    limiter.init_app(app)
+    # Before FAB: the request's school must be bound before FAB loads the signed-in user.
+    tenancy_requests.init_app(app)
+    errors.init_app(app)
+
+    # FAB syncs its roles and permissions at start-up: owner connection, explicitly.
+    with app.app_context(), privileged():
+        appbuilder.init_app(app, db.session)
+        _register_views(appbuilder)
+        db.session.commit()
+
+    from app import cli
+    from app.tasks import init_celery
+
+    cli.init_app(app)
+    init_celery(app)
+    return app
+
+
+def _register_views(appbuilder) -> None:
+    from app.admin import views as admin_views
+    from app.platform import views as platform_views
+    from app.portal import views as portal_views
+
+    admin_views.register(appbuilder)
+    portal_views.register(appbuilder)
+    platform_views.register(appbuilder)

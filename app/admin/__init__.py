@@ -1,0 +1,1 @@
+"""School administrators' panels: Flask-AppBuilder CRUD over the school's own rows."""

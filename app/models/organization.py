@@ -1,0 +1,79 @@
+"""Schools (organizations), people and their memberships."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import TenantOwned, tenant_unique_id
+
+
+class Organization(Model):
+    """A school. Not tenant-owned itself: it *is* the tenant, and hosts are resolved from it."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    subdomain: Mapped[str] = mapped_column(sa.String(63), nullable=False, unique=True)
+    time_zone: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="UTC")
+    contact_email: Mapped[str | None] = mapped_column(sa.String(254))
+    active: Mapped[bool] = mapped_column(nullable=False, default=True, server_default=sa.true())
+    created_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MembershipRole(str, enum.Enum):
+    ADMIN = "admin"
+    INSTRUCTOR = "instructor"
+    STUDENT = "student"
+
+    @property
+    def fab_role(self) -> str:
+        """The Flask-AppBuilder role this membership grants on the school's subdomain."""
+        return {"admin": "SchoolAdmin", "instructor": "Instructor", "student": "Student"}[
+            self.value
+        ]
+
+
+class Membership(TenantOwned, Model):
+    """A person's place in one school. FAB users and roles are global; this is per school."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        sa.UniqueConstraint("organization_id", "user_id", name="uq_memberships_org_user"),
+        tenant_unique_id("memberships"),
+    )
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("ab_user.id"), nullable=False)
+    role: Mapped[MembershipRole] = mapped_column(
+        sa.Enum(MembershipRole, name="membership_role", values_callable=lambda e: [m.value for m in e]),
+        nullable=False,
+    )
+    active: Mapped[bool] = mapped_column(nullable=False, default=True, server_default=sa.true())
+    created_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    )
+
+    organization: Mapped[Organization] = relationship(Organization)
+    user: Mapped[User] = relationship(User, lazy="joined")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.user.first_name} {self.user.last_name}".strip()
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+    def __str__(self) -> str:
+        return self.full_name

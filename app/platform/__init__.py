@@ -1,0 +1,1 @@
+"""The platform domain: landing page and the platform admin's view of every school."""

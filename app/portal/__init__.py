@@ -1,0 +1,1 @@
+"""The instructors' teaching portal."""

@@ -1,0 +1,30 @@
+"""The Celery application, bound to the Flask app so tasks run inside its context."""
+
+from __future__ import annotations
+
+from celery import Celery, Task
+from flask import Flask
+
+celery_app = Celery("coursecove")
+
+
+def init_celery(app: Flask) -> Celery:
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app.conf.update(
+        broker_url=app.config["CELERY_BROKER_URL"],
+        result_backend=None,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        timezone="UTC",
+        beat_schedule=app.config.get("CELERY_BEAT_SCHEDULE", {}),
+    )
+    celery_app.Task = FlaskTask
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app

@@ -1,0 +1,34 @@
+"""Roles on a request come from the signed-in person's membership in the current school.
+
+Flask-AppBuilder roles are global, but a person can be an instructor at one school and a
+student at another. On a school's subdomain the only role that applies is the one their
+membership there grants; on the platform domain their own FAB roles apply (PlatformAdmin).
+"""
+
+from __future__ import annotations
+
+from flask import g, has_request_context
+from flask_appbuilder.security.manager import BaseSecurityManager
+from flask_appbuilder.security.sqla.manager import SecurityManager
+
+
+class SchoolSecurityManager(SecurityManager):
+    def get_user_roles(self, user) -> list:
+        if not user.is_authenticated:
+            return [self.get_public_role()]
+        if has_request_context() and g.get("organization") is not None:
+            membership = g.get("membership")
+            if membership is None:
+                return []
+            role = self.find_role(membership.role.fab_role)
+            return [role] if role else []
+        return super().get_user_roles(user)
+
+    def ensure_roles(self) -> None:
+        """Create FAB's roles (our FAB_ROLES, PlatformAdmin, Public) without touching the schema.
+
+        ``FAB_CREATE_DB`` is off because migrations own the schema, so this is FAB's own
+        role set-up run explicitly after ``flask db upgrade``.
+        """
+        BaseSecurityManager.create_db(self)
+        self.session.commit()

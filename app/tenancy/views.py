@@ -1,0 +1,150 @@
+"""The tenant-scoped Flask-AppBuilder base classes every school view and API inherits.
+
+Scoping happens in the data interface, so every FAB route that reads through it (list,
+show, edit, delete, actions, related dropdowns, search, REST API) sees only the current
+school, and every add gets the current school's id. RLS underneath is the second guard.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, request
+from flask_appbuilder import ModelView
+from flask_appbuilder.models.filters import Filters
+from flask_appbuilder.models.sqla.filters import FilterEqualFunction
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from wtforms.validators import ValidationError
+
+from app.tenancy.context import current_org_id
+
+
+class TenantSQLAInterface(SQLAInterface):
+    """An SQLAInterface that can only see and write the current school's rows."""
+
+    @property
+    def tenant_column(self) -> str | None:
+        table = self.obj.__table__
+        if "organization_id" in table.c:
+            return "organization_id"
+        if table.name == "organizations":
+            return "id"
+        return None
+
+    def _scoped(self, filters: Filters | None) -> Filters | None:
+        column = self.tenant_column
+        if column is None:
+            return filters
+        scoped = filters.copy() if filters else Filters(self.filter_converter_class, self)
+        # -1 never matches: no school bound means no rows, never every row.
+        scoped.add_filter(column, self.FilterEqual, current_org_id() or -1)
+        return scoped
+
+    def query(self, filters: Filters | None = None, *args: Any, **kwargs: Any):
+        return super().query(self._scoped(filters), *args, **kwargs)
+
+    def get(self, id: Any, filters: Filters | None = None, *args: Any, **kwargs: Any):
+        return super().get(id, self._scoped(filters), *args, **kwargs)
+
+    def get_related_obj(self, col_name: str, value: Any):
+        return self.get_related_interface(col_name).get(value)
+
+    def add(self, item: Any, commit: bool = True) -> None:
+        if self.tenant_column == "organization_id":
+            item.organization_id = current_org_id()
+        super().add(item, commit)
+
+    def edit(self, item: Any, commit: bool = True) -> None:
+        self._require_own(item)
+        super().edit(item, commit)
+
+    def delete(self, item: Any, commit: bool = True) -> None:
+        self._require_own(item)
+        super().delete(item, commit)
+
+    def _require_own(self, item: Any) -> None:
+        column = self.tenant_column
+        if column and getattr(item, column) != current_org_id():
+            abort(404)
+
+
+def _tenant_relations(model: type) -> list[str]:
+    """Relations of ``model`` that point at tenant-owned rows (their dropdowns need scoping)."""
+    return [
+        relation.key
+        for relation in sa.inspect(model).relationships
+        if "organization_id" in relation.mapper.class_.__table__.c
+    ]
+
+
+def _school_unique_columns(model: type) -> list[str]:
+    """Columns unique per school, from ``UNIQUE (organization_id, <column>)`` constraints."""
+    columns = []
+    for constraint in model.__table__.constraints:
+        if isinstance(constraint, sa.UniqueConstraint):
+            names = [c.name for c in constraint.columns]
+            if len(names) == 2 and names[0] == "organization_id" and names[1] != "id":
+                columns.append(names[1])
+    return columns
+
+
+class UniqueInSchool:
+    """WTForms validator: no other row of this school has the same value."""
+
+    def __init__(self, model: type, column: str):
+        self.model, self.column = model, column
+
+    def __call__(self, form: Any, field: Any) -> None:
+        from app.extensions import db
+
+        query = sa.select(self.model.id).where(
+            self.model.organization_id == current_org_id(),
+            getattr(self.model, self.column) == field.data,
+        )
+        existing = db.session.scalar(query)
+        editing_pk = (request.view_args or {}).get("pk")
+        if existing is not None and str(existing) != str(editing_pk):
+            raise ValidationError(f"This school already has one named “{field.data}”.")
+
+
+class TenantModelView(ModelView):
+    """Base for every school admin view: scoped reads, scoped writes, scoped dropdowns."""
+
+    served_on = "school"
+
+    def __init__(self, **kwargs: Any):
+        if not isinstance(self.datamodel, TenantSQLAInterface):
+            raise TypeError(f"{type(self).__name__}.datamodel must be a TenantSQLAInterface")
+        self._scope_related_fields()
+        self._add_school_unique_validators()
+        super().__init__(**kwargs)
+
+    def _scope_related_fields(self) -> None:
+        related = {
+            key: [["organization_id", FilterEqualFunction, current_org_id]]
+            for key in _tenant_relations(self.datamodel.obj)
+        }
+        for attribute in ("add_form_query_rel_fields", "edit_form_query_rel_fields",
+                          "search_form_query_rel_fields"):
+            setattr(self, attribute, {**related, **(getattr(self, attribute, None) or {})})
+
+    def _add_school_unique_validators(self) -> None:
+        validators = dict(self.validators_columns or {})
+        for column in _school_unique_columns(self.datamodel.obj):
+            validators[column] = [*validators.get(column, []),
+                                  UniqueInSchool(self.datamodel.obj, column)]
+        self.validators_columns = validators
+
+    # FAB's action routes fetch by primary key without the view's filters; the scoped
+    # interface returns None for another school's key, which must be a 404, not a crash.
+    def action(self, name: str, pk: Any):
+        if self.datamodel.get(self._deserialize_pk_if_composite(pk)) is None:
+            abort(404)
+        return super().action(name, pk)
+
+    def action_post(self):
+        pks = request.form.getlist("rowid")
+        if any(self.datamodel.get(self._deserialize_pk_if_composite(pk)) is None for pk in pks):
+            abort(404)
+        return super().action_post()

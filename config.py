@@ -1,0 +1,118 @@
+"""Configuration read from the environment.
+
+Two database URLs: ``DATABASE_URL`` is the privileged connection (table owner: migrations,
+platform admin, webhooks, background tasks); ``APP_DATABASE_URL`` is the web application's
+role, which neither owns the tables nor bypasses Row-Level Security. When only
+``DATABASE_URL`` is given, the application URL is derived from it by swapping in the
+application role.
+"""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy.engine import make_url
+
+from flask_appbuilder.const import AUTH_DB
+
+APP_DB_ROLE = "coursecove_app"
+
+
+def app_database_url(privileged_url: str, password: str | None) -> str:
+    """The same server and database as ``privileged_url``, logged in as the application role."""
+    url = make_url(privileged_url).set(username=APP_DB_ROLE, password=password)
+    return url.render_as_string(hide_password=False)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Point plain ``postgresql://`` URLs at psycopg 3."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-change-me")
+    APP_NAME = "CourseCove"
+    # Schools live on <subdomain>.<APP_DOMAIN>; the bare domain is the platform.
+    APP_DOMAIN = os.environ.get("APP_DOMAIN", "localhost:5000")
+
+    DATABASE_URL = sqlalchemy_url(os.environ.get("DATABASE_URL", ""))
+    APP_DB_PASSWORD = os.environ.get("APP_DB_PASSWORD", "coursecove-app-dev")
+    SQLALCHEMY_DATABASE_URI = DATABASE_URL
+    SQLALCHEMY_BINDS: dict[str, str] = {}
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+    # Flask-AppBuilder: migrations own the schema, never create_all.
+    FAB_CREATE_DB = False
+    FAB_UPDATE_PERMS = True
+    FAB_SECURITY_MANAGER_CLASS = "app.tenancy.security.SchoolSecurityManager"
+    FAB_INDEX_VIEW = "app.home.HomeView"
+    AUTH_TYPE = AUTH_DB
+    AUTH_ROLE_ADMIN = "PlatformAdmin"
+    AUTH_ROLE_PUBLIC = "Public"
+    AUTH_USER_REGISTRATION = False
+    FAB_ADD_SECURITY_VIEWS = True
+    FAB_API_SWAGGER_UI = False
+    FAB_ROLES = {
+        # Roles a school membership grants on that school's subdomain (see app/tenancy/security.py).
+        "SchoolAdmin": [
+            [r"(AppointmentType|Location|InstructorQualification|Instructor|Student)View", ".*"],
+            [r"SchoolSettingsView", "can_(list|show|edit)"],
+            [r"(AppointmentType|Location|InstructorQualification)Api", ".*"],
+            [r"(Appointment setup|School|People|Locations|Appointment types|Qualifications"
+             r"|Instructors|Students|Settings)", "menu_access"],
+            [r"UserInfoEditView|ResetMyPasswordView", ".*"],
+            [r"UserDBModelView", "can_userinfo|resetmypassword"],
+        ],
+        "Instructor": [
+            [r"TeachingPortalView", ".*"],
+            [r"(Teaching|My teaching)", "menu_access"],
+            [r"UserInfoEditView|ResetMyPasswordView", ".*"],
+            [r"UserDBModelView", "can_userinfo|resetmypassword"],
+        ],
+        "Student": [
+            [r"UserInfoEditView|ResetMyPasswordView", ".*"],
+            [r"UserDBModelView", "can_userinfo|resetmypassword"],
+        ],
+    }
+
+    # Host-only session cookies: a musicschool cookie is never sent to yogastudio.
+    SESSION_COOKIE_DOMAIN = False
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DOMAIN = None
+
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "CourseCove <no-reply@coursecove.local>")
+    SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "1025"))
+
+    RATELIMIT_STORAGE_URI = "memory://"
+
+    @classmethod
+    def finalize(cls, config: dict) -> None:
+        """Derive the application role's URL once the privileged one is known."""
+        privileged = sqlalchemy_url(config.get("DATABASE_URL") or config["SQLALCHEMY_DATABASE_URI"])
+        config["SQLALCHEMY_DATABASE_URI"] = privileged
+        app_url = os.environ.get("APP_DATABASE_URL") or config.get("APP_DATABASE_URL")
+        if not app_url:
+            app_url = app_database_url(privileged, config["APP_DB_PASSWORD"])
+        config["APP_DATABASE_URL"] = sqlalchemy_url(app_url)
+        config["SQLALCHEMY_BINDS"] = {"app": config["APP_DATABASE_URL"]}
+        config.setdefault("CELERY_BROKER_URL", "")
+        if not config["CELERY_BROKER_URL"]:
+            config["CELERY_BROKER_URL"] = config["REDIS_URL"]
+
+
+class TestConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    APP_DOMAIN = "coursecove.test"
+    RATELIMIT_ENABLED = False
+
+
+class ProductionConfig(Config):
+    APP_DOMAIN = os.environ.get("APP_DOMAIN", "coursecove.com")
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True

@@ -1,0 +1,489 @@
+"""Which start times can be booked, and why a particular one cannot.
+
+How a slot is found, per qualified instructor, per local day, per window of hours:
+1. the lesson must fit in the window: start in [window start, window end - duration];
+2. notice and advance limits cut that range further;
+3. every time-off range, closure and booking *forbids* an interval of start times
+   (a booking forbids the starts whose buffered range would touch its buffered range);
+4. what is left is a few intervals; the slot grid (every ``slot_step_minutes`` from the
+   window's start, on the wall clock) is laid over them.
+That is a handful of interval operations per window instead of testing every candidate start
+against every booking. Everything runs on integer UTC seconds; datetimes are made only for
+the slots returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+from .local_time import (
+    exists_locally,
+    from_timestamp,
+    local_date_of,
+    time_of_day,
+    to_timestamp,
+)
+from .model import (
+    AppointmentTypeSpec,
+    LocationMode,
+    Refusal,
+    Slot,
+    SlotQuery,
+    _require_aware,
+)
+from .school import Busy, DayWindow, SchoolCalendar, _Index
+
+MAX_QUERY_DAYS = 366
+_FOREVER = 2**62  # "no max advance": later than any timestamp
+_MODE_ORDER = {mode: i for i, mode in enumerate(LocationMode)}
+
+Variant = tuple[LocationMode, int | None]  # (mode, location id when in person)
+_Found = dict[tuple[int, int, Variant], dict[int, int]]  # (start, end, variant) -> seats by id
+
+
+def available_slots(query: SlotQuery, school: SchoolCalendar, now: datetime) -> list[Slot]:
+    """Bookable start times for one appointment type, sorted by start (then mode, location).
+
+    One Slot per (start, mode, location); its instructor_ids are everyone who can take it.
+    """
+    _require_aware(now, "now")
+    if (query.date_to_local - query.date_from_local).days > MAX_QUERY_DAYS:
+        raise ValueError(f"ask for at most {MAX_QUERY_DAYS} days of slots at a time")
+    search = _Search(query, school._index, *_horizon(query.appointment_type, now))
+    days = _days(
+        query.date_from_local, query.date_to_local, search.earliest, search.latest, school._index
+    )
+    for instructor_id in _instructors(query, school):
+        for day_local in days:
+            for window in school._index.day_windows(instructor_id, day_local):
+                search.collect_window(instructor_id, window)
+    return _to_slots(search.found)
+
+
+def check_booking(
+    appointment_type: AppointmentTypeSpec,
+    school: SchoolCalendar,
+    *,
+    start: datetime,
+    instructor_id: int,
+    location_mode: LocationMode,
+    location_id: int | None = None,
+    now: datetime,
+    exclude_booking_ids: Iterable[int] = (),
+) -> Refusal | None:
+    """None if this exact booking may be made, else the first rule it breaks.
+
+    The answer is None exactly when available_slots would offer this start with this
+    instructor, mode and location, so the booking page, the API and recurring series agree.
+    A location is ignored for online / at-home lessons.
+    """
+    _require_aware(start, "start")
+    _require_aware(now, "now")
+    spec = appointment_type
+    mode = LocationMode(location_mode)
+    if mode is not LocationMode.IN_PERSON:
+        location_id = None
+    refusal = _type_refusal(spec, mode, location_id)
+    if refusal is None and instructor_id not in school.qualified_instructors(spec.id):
+        refusal = Refusal.NOT_QUALIFIED
+    if refusal is None:
+        refusal = _horizon_refusal(spec, to_timestamp(start), now)
+    if refusal is not None:
+        return refusal
+    day_local = local_date_of(start, school.tz)
+    query = SlotQuery(
+        spec,
+        day_local,
+        day_local + timedelta(days=1),
+        instructor_id=instructor_id,
+        location_mode=mode,
+        location_id=location_id,
+        exclude_booking_ids=frozenset(exclude_booking_ids),
+    )
+    for slot in available_slots(query, school, now):
+        if slot.start == start and instructor_id in slot.instructor_ids:
+            return None
+    return _diagnose(query, school._index, to_timestamp(start), (mode, location_id))
+
+
+def is_bookable(
+    appointment_type: AppointmentTypeSpec,
+    school: SchoolCalendar,
+    *,
+    start: datetime,
+    instructor_id: int,
+    location_mode: LocationMode,
+    location_id: int | None = None,
+    now: datetime,
+    exclude_booking_ids: Iterable[int] = (),
+) -> bool:
+    return (
+        check_booking(
+            appointment_type,
+            school,
+            start=start,
+            instructor_id=instructor_id,
+            location_mode=location_mode,
+            location_id=location_id,
+            now=now,
+            exclude_booking_ids=exclude_booking_ids,
+        )
+        is None
+    )
+
+
+# --- limits -------------------------------------------------------------------------------
+
+
+def _horizon(spec: AppointmentTypeSpec, now: datetime) -> tuple[int, int]:
+    """Earliest and latest bookable start (UTC seconds, both inclusive)."""
+    now_ts = to_timestamp(now)
+    earliest = now_ts + int(spec.min_notice_hours * 3600)
+    if spec.max_advance_days is None:
+        return earliest, _FOREVER
+    return earliest, now_ts + spec.max_advance_days * 86400
+
+
+def _horizon_refusal(spec: AppointmentTypeSpec, start_ts: int, now: datetime) -> Refusal | None:
+    earliest, latest = _horizon(spec, now)
+    if start_ts < earliest:
+        return Refusal.TOO_SHORT_NOTICE
+    if start_ts > latest:
+        return Refusal.TOO_FAR_AHEAD
+    return None
+
+
+def _type_refusal(
+    spec: AppointmentTypeSpec, mode: LocationMode, location_id: int | None
+) -> Refusal | None:
+    if mode not in spec.location_modes:
+        return Refusal.MODE_NOT_OFFERED
+    if mode is LocationMode.IN_PERSON:
+        if location_id is None:
+            return Refusal.LOCATION_REQUIRED
+        if location_id not in spec.location_ids:
+            return Refusal.LOCATION_NOT_OFFERED
+    return None
+
+
+def _days(first: date, stop: date, earliest: int, latest: int, index: _Index) -> list[date]:
+    """Local dates of the query, trimmed to the ones the notice/advance limits can reach."""
+    first = max(first, local_date_of(from_timestamp(earliest), index.tz))
+    if latest != _FOREVER:
+        stop = min(stop, local_date_of(from_timestamp(latest), index.tz) + timedelta(days=1))
+    return [first + timedelta(days=n) for n in range((stop - first).days)]
+
+
+def _instructors(query: SlotQuery, school: SchoolCalendar) -> list[int]:
+    qualified = school.qualified_instructors(query.appointment_type.id)
+    if query.instructor_id is not None:
+        return [query.instructor_id] if query.instructor_id in qualified else []
+    return sorted(qualified)
+
+
+def _variants(query: SlotQuery, window: DayWindow) -> list[Variant]:
+    """The (mode, location) combinations this window offers for the query's type."""
+    spec, wanted = query.appointment_type, query.wanted_mode
+    variants: list[Variant] = []
+    for mode in LocationMode:
+        if mode not in spec.location_modes or mode not in window.modes:
+            continue
+        if wanted is not None and mode is not wanted:
+            continue
+        if mode is not LocationMode.IN_PERSON:
+            variants.append((mode, None))
+            continue
+        places = spec.location_ids
+        if window.location_id is not None:
+            places = places & {window.location_id}
+        if query.location_id is not None:
+            places = places & {query.location_id}
+        variants.extend((mode, place) for place in sorted(places))
+    return variants
+
+
+# --- one search ---------------------------------------------------------------------------
+
+
+class _Search:
+    """State of one available_slots call: the query, its limits and what was found so far."""
+
+    def __init__(self, query: SlotQuery, index: _Index, earliest: int, latest: int) -> None:
+        self.query = query
+        self.spec = query.appointment_type
+        self.index = index
+        self.earliest = earliest
+        self.latest = latest
+        self.duration = self.spec.duration_minutes * 60
+        self.step = self.spec.slot_step_minutes * 60
+        self.before = self.spec.buffer_before_minutes * 60
+        self.after = self.spec.buffer_after_minutes * 60
+        self.excluded = query.exclude_booking_ids
+        self.found: _Found = {}
+        self._variants: dict[tuple, list[Variant]] = {}
+
+    def variants(self, window: DayWindow) -> list[Variant]:
+        # Few distinct (location, modes) settings exist; work each out once per search.
+        key = (window.location_id, window.modes)
+        cached = self._variants.get(key)
+        if cached is None:
+            cached = self._variants[key] = _variants(self.query, window)
+        return cached
+
+    def collect_window(self, instructor_id: int, window: DayWindow) -> None:
+        variants = self.variants(window)
+        if not variants:
+            return
+        seats, duration, found = self.spec.capacity, self.duration, self.found
+        for start in self.free_starts(instructor_id, window):
+            end = start + duration
+            for variant in variants:
+                found.setdefault((start, end, variant), {})[instructor_id] = seats
+        if self.spec.is_group:
+            self.collect_open_sessions(instructor_id, window)
+
+    def free_starts(self, instructor_id: int, window: DayWindow) -> list[int]:
+        lo = max(window.start_ts, self.earliest)
+        hi = min(window.end_ts - self.duration, self.latest)
+        if lo > hi:
+            return []
+        allowed = _subtract(lo, hi, self.forbidden_starts(instructor_id, lo, hi))
+        if window.steady:
+            return [s for a, b in allowed for s in _grid(window.start_ts, self.step, a, b)]
+        return [s for s in _wall_grid(self.index, window, self.step) if _inside(s, allowed)]
+
+    def forbidden_starts(self, instructor_id: int, lo: int, hi: int) -> list[tuple[int, int]]:
+        """Closed intervals of start times that time off, closures or bookings rule out."""
+        duration, before, after = self.duration, self.before, self.after
+        forbidden = []
+        # The lesson itself must not touch time off or a closure; its buffers may.
+        for ranges in (self.index.closures, self.index.instructor_away(instructor_id)):
+            for off_start, off_end in ranges.overlapping(lo, hi + duration):
+                forbidden.append((off_start - duration + 1, off_end - 1))
+        # Buffered ranges must not overlap: start - before < occ_end, occ_start < end + after.
+        for row in self.index.bookings_of(instructor_id).near(lo - before, hi + duration + after):
+            if row.booking.id is None or row.booking.id not in self.excluded:
+                forbidden.append(
+                    (row.occupied_start - duration - after + 1, row.occupied_end + before - 1)
+                )
+        return forbidden
+
+    def collect_open_sessions(self, instructor_id: int, window: DayWindow) -> None:
+        """Offer existing sessions of this type that still have seats, even off the grid."""
+        offered = set(self.variants(window))
+        for key, rows in _sessions_in(self.index, self.query, instructor_id, window).items():
+            _, start, end, mode, location_id = key
+            variant = (mode, location_id)
+            if variant not in offered or not self.earliest <= start <= self.latest:
+                continue
+            seats = _seats_left(rows)
+            if seats <= 0 or not window.start_ts <= start < end <= window.end_ts:
+                continue
+            if _away_refusal(self.index, instructor_id, start, end) is not None:
+                continue
+            if _session_clashes(self.index, self.query, instructor_id, rows):
+                continue
+            self.found.setdefault((start, end, variant), {})[instructor_id] = seats
+
+
+# --- grid helpers ----------------------------------------------------------------------
+
+
+def _subtract(lo: int, hi: int, forbidden: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """[lo, hi] minus the forbidden closed intervals, as closed intervals."""
+    allowed = []
+    cursor = lo
+    for a, b in sorted(forbidden):
+        if b < cursor:
+            continue
+        if a > hi:
+            break
+        if a > cursor:
+            allowed.append((cursor, a - 1))
+        cursor = b + 1
+        if cursor > hi:
+            return allowed
+    allowed.append((cursor, hi))
+    return allowed
+
+
+def _grid(anchor: int, step: int, a: int, b: int) -> range:
+    """Grid points anchor + k*step lying in [a, b] (a >= anchor)."""
+    first = anchor + -(-(a - anchor) // step) * step
+    return range(first, b + 1, step)
+
+
+def _wall_grid(index: _Index, window: DayWindow, step: int) -> list[int]:
+    """On a DST-change day: walk the wall clock, skip times that don't exist, read repeated
+    times as their first occurrence (so the repeated hour is not offered twice)."""
+    starts = []
+    for wall in range(window.start_wall, window.end_wall, step):
+        at = time_of_day(wall)
+        if exists_locally(window.day_local, at, index.tz):
+            starts.append(_wall_to_ts(window.day_local, wall, index))
+    return starts
+
+
+def _wall_to_ts(day_local: date, wall: int, index: _Index) -> int:
+    local = datetime.combine(day_local, time_of_day(wall), tzinfo=index.tz)
+    return int(local.timestamp())
+
+
+def _inside(value: int, intervals: list[tuple[int, int]]) -> bool:
+    return any(a <= value <= b for a, b in intervals)
+
+
+# --- group sessions -----------------------------------------------------------------------
+
+
+def _seats_left(session: list[Busy]) -> int:
+    return max(r.booking.capacity for r in session) - sum(r.booking.seats_taken for r in session)
+
+
+def _sessions_in(
+    index: _Index, query: SlotQuery, instructor_id: int, window: DayWindow
+) -> dict[tuple, list[Busy]]:
+    sessions: dict[tuple, list[Busy]] = {}
+    excluded = query.exclude_booking_ids
+    for row in index.bookings_of(instructor_id).near(window.start_ts, window.end_ts + 1):
+        b = row.booking
+        if b.appointment_type_id != query.appointment_type.id or b.location_mode is None:
+            continue
+        if b.id is not None and b.id in excluded:
+            continue
+        if window.start_ts <= row.start <= window.end_ts:
+            sessions.setdefault(row.session_key, []).append(row)
+    return sessions
+
+
+def _session_clashes(
+    index: _Index, query: SlotQuery, instructor_id: int, session: list[Busy]
+) -> bool:
+    """Does anything other than the session itself overlap its buffered range?"""
+    key = session[0].session_key
+    occupied_start = min(r.occupied_start for r in session)
+    occupied_end = max(r.occupied_end for r in session)
+    return _clashes(index, query, instructor_id, occupied_start, occupied_end, skip_key=key)
+
+
+def _clashes(
+    index: _Index,
+    query: SlotQuery,
+    instructor_id: int,
+    occupied_start: int,
+    occupied_end: int,
+    skip_key: tuple | None = None,
+) -> bool:
+    excluded = query.exclude_booking_ids
+    for row in index.bookings_of(instructor_id).near(occupied_start, occupied_end):
+        if row.booking.id is not None and row.booking.id in excluded:
+            continue
+        if skip_key is not None and row.session_key == skip_key:
+            continue
+        if row.occupied_start < occupied_end and occupied_start < row.occupied_end:
+            return True
+    return False
+
+
+def _away_refusal(index: _Index, instructor_id: int, start: int, end: int) -> Refusal | None:
+    if index.closures.overlaps(start, end):
+        return Refusal.SCHOOL_CLOSED
+    if index.instructor_away(instructor_id).overlaps(start, end):
+        return Refusal.INSTRUCTOR_AWAY
+    return None
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+def _to_slots(found: _Found) -> list[Slot]:
+    def order(key: tuple[int, int, Variant]) -> tuple[int, int, int, int]:
+        start, end, (mode, location_id) = key
+        return start, _MODE_ORDER[mode], -1 if location_id is None else location_id, end
+
+    moments: dict[int, datetime] = {}
+
+    def moment(ts: int) -> datetime:
+        value = moments.get(ts)
+        if value is None:
+            value = moments[ts] = from_timestamp(ts)
+        return value
+
+    slots = []
+    for key in sorted(found, key=order):
+        start, end, (mode, location_id) = key
+        seats = found[key]
+        slots.append(
+            Slot(
+                start=moment(start),
+                end=moment(end),
+                location_mode=mode,
+                location_id=location_id,
+                instructor_ids=tuple(sorted(seats)),
+                seats_left=max(seats.values()),
+                seats_left_by_instructor=tuple(sorted(seats.items())),
+            )
+        )
+    return slots
+
+
+# --- why not? -----------------------------------------------------------------------------
+
+
+def _diagnose(query: SlotQuery, index: _Index, start: int, variant: Variant) -> Refusal:
+    """The first rule a start breaks; called only after available_slots did not offer it."""
+    spec = query.appointment_type
+    instructor_id = query.instructor_id
+    assert instructor_id is not None
+    end = start + spec.duration_minutes * 60
+    covering = [
+        w
+        for w in index.day_windows(instructor_id, query.date_from_local)
+        if w.start_ts <= start and end <= w.end_ts
+    ]
+    if not covering:
+        return Refusal.OUTSIDE_HOURS
+    if not any(variant in _variants(query, w) for w in covering):
+        return Refusal.NOT_OFFERED_THEN
+    away = _away_refusal(index, instructor_id, start, end)
+    if away is not None:
+        return away
+    session = _session_at(index, query, instructor_id, start, variant)
+    if session:
+        if _seats_left(session) <= 0:
+            return Refusal.CLASS_FULL
+        if _session_clashes(index, query, instructor_id, session):
+            return Refusal.TIME_TAKEN
+        return Refusal.NOT_A_START_TIME
+    before, after = spec.buffer_before_minutes * 60, spec.buffer_after_minutes * 60
+    if _clashes(index, query, instructor_id, start - before, end + after):
+        return Refusal.TIME_TAKEN
+    return Refusal.NOT_A_START_TIME
+
+
+def _session_at(
+    index: _Index, query: SlotQuery, instructor_id: int, start: int, variant: Variant
+) -> list[Busy]:
+    if not query.appointment_type.is_group:
+        return []
+    excluded = query.exclude_booking_ids
+    rows = []
+    for row in index.bookings_of(instructor_id).near(start, start + 1):
+        b = row.booking
+        if b.id is not None and b.id in excluded:
+            continue
+        if (
+            row.start == start
+            and b.appointment_type_id == query.appointment_type.id
+            and (b.location_mode, b.location_id) == variant
+        ):
+            rows.append(row)
+    keys = {r.session_key for r in rows}
+    if len(keys) > 1:  # same start, different lengths: judge by the first
+        first = min(keys)
+        rows = [r for r in rows if r.session_key == first]
+    return rows
+
+
+__all__ = ["MAX_QUERY_DAYS", "available_slots", "check_booking", "is_bookable"]

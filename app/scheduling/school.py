@@ -1,0 +1,270 @@
+"""SchoolCalendar: everything the slot finder needs to know about one school, indexed once.
+
+Build one per request (or cache it while the school's data is unchanged); every query against
+it then works on integer UTC timestamps, per-instructor sorted lists and bisect, never on
+"every booking × every slot".
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+from .local_time import (
+    local_midnight_seconds,
+    local_to_utc,
+    school_zone,
+    seconds_of_day,
+    steady_offset_seconds,
+    time_of_day,
+    to_timestamp,
+)
+from .model import BusyBooking, DateOverride, LocationMode, TimeOff, WorkingWindow
+
+
+@dataclass(frozen=True, slots=True)
+class DayWindow:
+    """One instructor's hours on one local date, resolved to UTC timestamps (seconds)."""
+
+    day_local: date
+    start_ts: int
+    end_ts: int
+    start_wall: int  # seconds after local midnight: the slot grid is anchored here
+    end_wall: int
+    location_id: int | None
+    modes: frozenset[LocationMode]
+    steady: bool  # no DST change that day, so wall time and UTC differ by a fixed offset
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """A booking as the index keeps it: occupied range = lesson plus its own buffers."""
+
+    occupied_start: int
+    occupied_end: int
+    start: int
+    end: int
+    booking: BusyBooking
+
+    @property
+    def session_key(self) -> tuple[int, int, int, LocationMode | None, int | None]:
+        """Rows with the same key are seats of one group session."""
+        b = self.booking
+        return (b.appointment_type_id, self.start, self.end, b.location_mode, b.location_id)
+
+
+class Ranges:
+    """Sorted, merged [start, end) ranges of seconds with fast "what overlaps this?" lookups."""
+
+    __slots__ = ("ends", "starts")
+
+    def __init__(self, ranges: Iterable[tuple[int, int]]) -> None:
+        merged: list[list[int]] = []
+        for start, end in sorted(ranges):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        self.starts = [r[0] for r in merged]
+        self.ends = [r[1] for r in merged]
+
+    def overlapping(self, start: int, end: int) -> Iterator[tuple[int, int]]:
+        """Ranges that overlap [start, end) (touching does not count)."""
+        i = bisect_right(self.ends, start)
+        starts, ends = self.starts, self.ends
+        while i < len(starts) and starts[i] < end:
+            yield starts[i], ends[i]
+            i += 1
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return next(self.overlapping(start, end), None) is not None
+
+
+_NO_RANGES = Ranges(())
+
+
+class InstructorBookings:
+    """One instructor's bookings sorted by occupied start, plus the longest occupied range,
+    which bounds how far back a bisect must look for something still running."""
+
+    __slots__ = ("longest", "occupied_starts", "rows")
+
+    def __init__(self, rows: list[Busy]) -> None:
+        rows.sort(key=lambda r: (r.occupied_start, r.occupied_end))
+        self.rows = rows
+        self.occupied_starts = [r.occupied_start for r in rows]
+        self.longest = max((r.occupied_end - r.occupied_start for r in rows), default=0)
+
+    def near(self, start: int, end: int) -> list[Busy]:
+        """Rows whose occupied range may overlap [start, end); callers test each exactly."""
+        lo = bisect_left(self.occupied_starts, start - self.longest)
+        hi = bisect_left(self.occupied_starts, end)
+        return self.rows[lo:hi]
+
+
+_NO_BOOKINGS = InstructorBookings([])
+
+
+@dataclass(frozen=True)
+class SchoolCalendar:
+    """One school's hours, exceptions, time off, bookings and who may teach what.
+
+    qualifications maps an appointment type id to the instructors who may teach it; a type
+    missing from the mapping has nobody qualified (safer than "everybody").
+    """
+
+    time_zone: str
+    windows: tuple[WorkingWindow, ...] = ()
+    overrides: tuple[DateOverride, ...] = ()
+    time_off: tuple[TimeOff, ...] = ()
+    bookings: tuple[BusyBooking, ...] = ()
+    qualifications: Mapping[int, frozenset[int]] = field(default_factory=dict)
+    _index: _Index = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        set_field = object.__setattr__  # frozen: normalise inputs once, here
+        set_field(self, "windows", tuple(self.windows))
+        set_field(self, "overrides", tuple(self.overrides))
+        set_field(self, "time_off", tuple(self.time_off))
+        set_field(self, "bookings", tuple(self.bookings))
+        set_field(
+            self,
+            "qualifications",
+            MappingProxyType({k: frozenset(v) for k, v in self.qualifications.items()}),
+        )
+        set_field(self, "_index", _Index(self))
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self._index.tz
+
+    def qualified_instructors(self, appointment_type_id: int) -> frozenset[int]:
+        return self.qualifications.get(appointment_type_id, frozenset())
+
+
+class _Index:
+    """Lookup structures built once per SchoolCalendar. Internal to the scheduling package."""
+
+    def __init__(self, school: SchoolCalendar) -> None:
+        self.tz = school_zone(school.time_zone)
+        self.weekly = _weekly_by_instructor(school.windows)
+        self.overrides = _overrides_by_day(school.overrides)
+        self.closures = Ranges(
+            (to_timestamp(t.start), to_timestamp(t.end)) for t in school.time_off if t.is_closure
+        )
+        own: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for t in school.time_off:
+            if t.instructor_id is not None:
+                own[t.instructor_id].append((to_timestamp(t.start), to_timestamp(t.end)))
+        self.away = {i: Ranges(r) for i, r in own.items()}
+        rows: dict[int, list[Busy]] = defaultdict(list)
+        for b in school.bookings:
+            start, end = to_timestamp(b.start), to_timestamp(b.end)
+            rows[b.instructor_id].append(
+                Busy(
+                    start - b.buffer_before_minutes * 60,
+                    end + b.buffer_after_minutes * 60,
+                    start,
+                    end,
+                    b,
+                )
+            )
+        self.busy = {i: InstructorBookings(r) for i, r in rows.items()}
+        self._day_cache: dict[tuple[int, date], tuple[DayWindow, ...]] = {}
+
+    def instructor_away(self, instructor_id: int) -> Ranges:
+        return self.away.get(instructor_id, _NO_RANGES)
+
+    def bookings_of(self, instructor_id: int) -> InstructorBookings:
+        return self.busy.get(instructor_id, _NO_BOOKINGS)
+
+    def day_windows(self, instructor_id: int, day_local: date) -> tuple[DayWindow, ...]:
+        """The instructor's hours on a local date: the override if there is one, else the
+        weekly windows in effect that day; touching windows with equal settings are joined
+        so a lesson may run across the seam."""
+        key = (instructor_id, day_local)
+        cached = self._day_cache.get(key)
+        if cached is None:
+            cached = self._resolve_day(instructor_id, day_local)
+            self._day_cache[key] = cached
+        return cached
+
+    def _resolve_day(self, instructor_id: int, day_local: date) -> tuple[DayWindow, ...]:
+        override = self.overrides.get((instructor_id, day_local))
+        if override is not None:
+            raw = [(w.start_local, w.end_local, w.location_id, w.modes) for w in override]
+        else:
+            weekly = self.weekly.get(instructor_id)
+            if not weekly:
+                return ()
+            raw = [
+                (w.start_local, w.end_local, w.location_id, w.modes)
+                for w in weekly[day_local.weekday()]
+                if w.applies_on(day_local)
+            ]
+        joined = _join_touching(
+            (seconds_of_day(s), seconds_of_day(e), loc, modes) for s, e, loc, modes in raw if s < e
+        )
+        return tuple(self._to_day_window(day_local, *w) for w in joined)
+
+    def _to_day_window(
+        self,
+        day_local: date,
+        start_wall: int,
+        end_wall: int,
+        location_id: int | None,
+        modes: frozenset[LocationMode],
+    ) -> DayWindow:
+        offset = steady_offset_seconds(day_local, self.tz)
+        if offset is not None:
+            midnight = local_midnight_seconds(day_local)
+            start_ts, end_ts = midnight + start_wall - offset, midnight + end_wall - offset
+        else:
+            start_ts = to_timestamp(local_to_utc(day_local, time_of_day(start_wall), self.tz))
+            end_ts = to_timestamp(local_to_utc(day_local, time_of_day(end_wall), self.tz))
+        return DayWindow(
+            day_local,
+            start_ts,
+            end_ts,
+            start_wall,
+            end_wall,
+            location_id,
+            modes,
+            offset is not None,
+        )
+
+
+def _weekly_by_instructor(
+    windows: Iterable[WorkingWindow],
+) -> dict[int, tuple[tuple[WorkingWindow, ...], ...]]:
+    by_day: dict[int, list[list[WorkingWindow]]] = defaultdict(lambda: [[] for _ in range(7)])
+    for w in windows:
+        if not 0 <= w.weekday <= 6:
+            raise ValueError(f"weekday must be 0 (Monday) to 6 (Sunday), got {w.weekday}")
+        by_day[w.instructor_id][w.weekday].append(w)
+    return {i: tuple(tuple(d) for d in days) for i, days in by_day.items()}
+
+
+def _overrides_by_day(overrides: Iterable[DateOverride]) -> dict[tuple[int, date], tuple]:
+    # Several overrides for the same instructor and date add up (an empty one adds nothing).
+    by_day: dict[tuple[int, date], list] = defaultdict(list)
+    for o in overrides:
+        by_day[(o.instructor_id, o.date_local)].extend(o.windows)
+    return {k: tuple(v) for k, v in by_day.items()}
+
+
+def _join_touching(windows: Iterable[tuple]) -> list[tuple]:
+    joined: list[list] = []
+    for start, end, loc, modes in sorted(windows, key=lambda w: (w[0], w[1])):
+        for w in joined:
+            if w[2] == loc and w[3] == modes and start <= w[1] and w[0] <= end:
+                w[1] = max(w[1], end)
+                break
+        else:
+            joined.append([start, end, loc, modes])
+    return [tuple(w) for w in sorted(joined, key=lambda w: (w[0], w[1]))]

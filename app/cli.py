@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.tenancy import privileged
@@ -13,13 +13,13 @@ demo_cli = AppGroup("demo", help="Demo schools, people and bookings.")
 
 
 @coursecove_cli.command("setup")
-def setup_command() -> None:
-    """Create Flask-AppBuilder's roles and permissions (after `flask db upgrade`)."""
-    from app.extensions import appbuilder
+@click.option("--demo/--no-demo", default=False, help="Also load the demo schools.")
+def setup_command(demo: bool) -> None:
+    """Apply migrations, create roles and permissions, optionally load the demo."""
+    from app.database import prepare_database
 
-    with privileged():
-        appbuilder.sm.ensure_roles()
-    click.echo("Roles and permissions are in place.")
+    summary = prepare_database(current_app, with_demo=demo)
+    click.echo(summary or "Database is up to date; roles and permissions are in place.")
 
 
 @demo_cli.command("load")

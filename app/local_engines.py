@@ -41,7 +41,7 @@ def postgres_url(server, database: str = DATABASE_NAME) -> str:
 
 def create_database(server_url: str, database: str, *, drop_first: bool = False) -> None:
     """Create ``database`` on the server behind ``server_url`` (a URL to any database there)."""
-    conninfo = server_url.replace("postgresql+psycopg://", "postgresql://")
+    conninfo = server_url.replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         if drop_first:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))

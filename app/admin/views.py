@@ -189,7 +189,7 @@ class SchoolSettingsView(TenantModelView):
     list_columns = ["name", "subdomain", "time_zone", "contact_email"]
     show_columns = ["name", "subdomain", "time_zone", "contact_email", "active"]
     edit_columns = ["name", "time_zone", "contact_email"]
-    can_add = can_delete = False
+    base_permissions = ["can_list", "can_show", "can_edit"]
     validators_columns = {
         "name": [DataRequired(), Length(max=120)],
         "time_zone": [DataRequired(), valid_time_zone],

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, request
+from flask import abort, flash, redirect, request
 from flask_appbuilder import ModelView
+from flask_appbuilder.actions import action
 from flask_appbuilder.models.filters import Filters
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -63,6 +64,11 @@ class TenantSQLAInterface(SQLAInterface):
         self._require_own(item)
         super().delete(item, commit)
 
+    def delete_all(self, items: list[Any]) -> None:
+        for item in items:
+            self._require_own(item)
+        super().delete_all(items)
+
     def _require_own(self, item: Any) -> None:
         column = self.tenant_column
         if column and getattr(item, column) != current_org_id():
@@ -108,17 +114,29 @@ class UniqueInSchool:
             raise ValidationError(f"This school already has one named “{field.data}”.")
 
 
+def reject_unknown_choices(form: Any, field: Any) -> None:
+    """FAB's multi-select drops ids outside its (school-scoped) choices silently; refuse them."""
+    if getattr(field, "_invalid_formdata", False):
+        raise ValidationError("Not a valid choice: that option does not belong to this school.")
+
+
 class TenantModelView(ModelView):
     """Base for every school admin view: scoped reads, scoped writes, scoped dropdowns."""
 
     served_on = "school"
+    # Bulk delete needs the same permission as deleting one row.
+    method_permission_name = {"delete_selected": "delete"}
 
     def __init__(self, **kwargs: Any):
         if not isinstance(self.datamodel, TenantSQLAInterface):
             raise TypeError(f"{type(self).__name__}.datamodel must be a TenantSQLAInterface")
         self._scope_related_fields()
-        self._add_school_unique_validators()
+        self._add_validators()
+        can_delete = self.base_permissions is None or "can_delete" in self.base_permissions
         super().__init__(**kwargs)
+        if not can_delete:
+            self.actions.pop("muldelete", None)
+            self.base_permissions.remove("can_delete")
 
     def _scope_related_fields(self) -> None:
         related = {
@@ -129,22 +147,34 @@ class TenantModelView(ModelView):
                           "search_form_query_rel_fields"):
             setattr(self, attribute, {**related, **(getattr(self, attribute, None) or {})})
 
-    def _add_school_unique_validators(self) -> None:
+    def _add_validators(self) -> None:
+        model = self.datamodel.obj
         validators = dict(self.validators_columns or {})
-        for column in _school_unique_columns(self.datamodel.obj):
-            validators[column] = [*validators.get(column, []),
-                                  UniqueInSchool(self.datamodel.obj, column)]
+        for column in _school_unique_columns(model):
+            validators[column] = [*validators.get(column, []), UniqueInSchool(model, column)]
+        for relation in _tenant_relations(model):
+            if sa.inspect(model).relationships[relation].uselist:
+                validators[relation] = [*validators.get(relation, []), reject_unknown_choices]
         self.validators_columns = validators
+
+    @action("muldelete", "Delete", "Delete the selected rows?", "fa-trash", single=False)
+    def delete_selected(self, items: list | Any):
+        items = items if isinstance(items, list) else [items]
+        self.datamodel.delete_all(items)
+        flash(f"Deleted {len(items)} row(s).", "success")
+        return redirect(self.get_redirect())
 
     # FAB's action routes fetch by primary key without the view's filters; the scoped
     # interface returns None for another school's key, which must be a 404, not a crash.
     def action(self, name: str, pk: Any):
-        if self.datamodel.get(self._deserialize_pk_if_composite(pk)) is None:
+        if name not in self.actions or self.datamodel.get(self._deserialize_pk_if_composite(pk)) is None:
             abort(404)
         return super().action(name, pk)
 
     def action_post(self):
         pks = request.form.getlist("rowid")
-        if any(self.datamodel.get(self._deserialize_pk_if_composite(pk)) is None for pk in pks):
+        if request.form.get("action") not in self.actions or any(
+            self.datamodel.get(self._deserialize_pk_if_composite(pk)) is None for pk in pks
+        ):
             abort(404)
         return super().action_post()

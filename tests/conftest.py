@@ -1,0 +1,122 @@
+"""Fixtures: real PostgreSQL and Redis (embedded unless TEST_DATABASE_URL / TEST_REDIS_URL),
+a migrated database with the demo schools, and visitors that browse a school's subdomain."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.demo import DEMO_PASSWORD
+from app.extensions import db
+from app.local_engines import (
+    create_database,
+    postgres_url,
+    start_postgres,
+    start_redis,
+)
+from app.tenancy import privileged
+from config import TestConfig, sqlalchemy_url
+
+TEST_DATABASE = "coursecove_test"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        create_database(external, TEST_DATABASE, drop_first=True)
+        url = make_url(sqlalchemy_url(external)).set(database=TEST_DATABASE)
+        yield url.render_as_string(hide_password=False)
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="coursecove-pg-")) / "data"
+    server = start_postgres(data_dir, cleanup_mode="delete")
+    create_database(postgres_url(server, "postgres"), TEST_DATABASE)
+    yield postgres_url(server, TEST_DATABASE)
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    external = os.environ.get("TEST_REDIS_URL")
+    if external:
+        yield external
+        return
+    server, url = start_redis(Path(tempfile.mkdtemp(prefix="coursecove-redis-")) / "redis.db")
+    yield url
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, redis_url: str) -> Flask:
+    from app.database import prepare_database
+
+    flask_app = create_app(TestConfig, {"DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                                        "CELERY_BROKER_URL": redis_url})
+    prepare_database(flask_app, with_demo=True)
+    return flask_app
+
+
+@pytest.fixture
+def app_context(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def owner_db(app_context) -> Iterator:
+    """``db.session`` on the privileged connection, for arranging and checking rows."""
+    with privileged():
+        yield db.session
+        db.session.rollback()
+
+
+class Visitor:
+    """A browser on one host: a school's subdomain, or the platform when ``school`` is None."""
+
+    def __init__(self, app: Flask, school: str | None):
+        domain = app.config["APP_DOMAIN"]
+        self.app = app
+        self.client: FlaskClient = app.test_client()
+        self.host = f"{school}.{domain}" if school else domain
+        self.base_url = f"http://{self.host}"
+
+    def get(self, path: str, **kwargs):
+        return self.client.get(path, base_url=self.base_url, **kwargs)
+
+    def post(self, path: str, **kwargs):
+        return self.client.post(path, base_url=self.base_url, **kwargs)
+
+    def login(self, email: str, password: str = DEMO_PASSWORD) -> Visitor:
+        response = self.post("/login/", data={"username": email, "password": password})
+        assert response.status_code == 302, f"login as {email} failed: {response.status_code}"
+        return self
+
+
+@pytest.fixture
+def visit(app: Flask):
+    """``visit("musicschool", "grace@musicschool.demo")`` → a signed-in Visitor."""
+
+    def make(school: str | None, email: str | None = None) -> Visitor:
+        visitor = Visitor(app, school)
+        return visitor.login(email) if email else visitor
+
+    return make
+
+
+@pytest.fixture
+def org_ids(owner_db) -> dict[str, int]:
+    from sqlalchemy import select
+
+    from app.models import Organization
+
+    return dict(owner_db.execute(select(Organization.subdomain, Organization.id)).all())
+

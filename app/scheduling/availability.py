@@ -36,10 +36,15 @@ from .school import Busy, DayWindow, SchoolCalendar, _Index
 
 MAX_QUERY_DAYS = 366
 _FOREVER = 2**62  # "no max advance": later than any timestamp
-_MODE_ORDER = {mode: i for i, mode in enumerate(LocationMode)}
+_MODE_RANK = {mode: i for i, mode in enumerate(LocationMode)}
 
 Variant = tuple[LocationMode, int | None]  # (mode, location id when in person)
-_Found = dict[tuple[int, int, Variant], dict[int, int]]  # (start, end, variant) -> seats by id
+# What a search found: (start, mode rank, location or -1, end) -> {instructor id: seats left}.
+# Keys sort in C into the output order; instructors are searched in ascending id order, so
+# each inner dict is already sorted by instructor.
+_Found = dict[tuple[int, int, int, int], dict[int, int]]
+_MODES = tuple(LocationMode)
+_NO_LOCATION = -1  # location ids are positive database ids
 
 
 def available_slots(query: SlotQuery, school: SchoolCalendar, now: datetime) -> list[Slot]:
@@ -221,14 +226,15 @@ class _Search:
         self.after = self.spec.buffer_after_minutes * 60
         self.excluded = query.exclude_booking_ids
         self.found: _Found = {}
-        self._variants: dict[tuple, list[Variant]] = {}
+        self._variants: dict[tuple, list[tuple[int, int]]] = {}
 
-    def variants(self, window: DayWindow) -> list[Variant]:
+    def variants(self, window: DayWindow) -> list[tuple[int, int]]:
+        """The window's (mode, location) choices for this type, as ranks for _Found keys."""
         # Few distinct (location, modes) settings exist; work each out once per search.
         key = (window.location_id, window.modes)
         cached = self._variants.get(key)
         if cached is None:
-            cached = self._variants[key] = _variants(self.query, window)
+            cached = self._variants[key] = [_rank(v) for v in _variants(self.query, window)]
         return cached
 
     def collect_window(self, instructor_id: int, window: DayWindow) -> None:
@@ -238,8 +244,13 @@ class _Search:
         seats, duration, found = self.spec.capacity, self.duration, self.found
         for start in self.free_starts(instructor_id, window):
             end = start + duration
-            for variant in variants:
-                found.setdefault((start, end, variant), {})[instructor_id] = seats
+            for mode_rank, location in variants:
+                key = (start, mode_rank, location, end)
+                offers = found.get(key)  # not setdefault: that builds a dict on every call
+                if offers is None:
+                    found[key] = {instructor_id: seats}
+                else:
+                    offers[instructor_id] = seats
         if self.spec.is_group:
             self.collect_open_sessions(instructor_id, window)
 
@@ -274,7 +285,7 @@ class _Search:
         offered = set(self.variants(window))
         for key, rows in _sessions_in(self.index, self.query, instructor_id, window).items():
             _, start, end, mode, location_id = key
-            variant = (mode, location_id)
+            mode_rank, location = variant = _rank((LocationMode(mode), location_id))
             if variant not in offered or not self.earliest <= start <= self.latest:
                 continue
             seats = _seats_left(rows)
@@ -284,7 +295,7 @@ class _Search:
                 continue
             if _session_clashes(self.index, self.query, instructor_id, rows):
                 continue
-            self.found.setdefault((start, end, variant), {})[instructor_id] = seats
+            self.found.setdefault((start, mode_rank, location, end), {})[instructor_id] = seats
 
 
 # --- grid helpers ----------------------------------------------------------------------
@@ -397,12 +408,13 @@ def _away_refusal(index: _Index, instructor_id: int, start: int, end: int) -> Re
 # --- results ------------------------------------------------------------------------------
 
 
-def _to_slots(found: _Found) -> list[Slot]:
-    def order(key: tuple[int, int, Variant]) -> tuple[int, int, int, int]:
-        start, end, (mode, location_id) = key
-        return start, _MODE_ORDER[mode], -1 if location_id is None else location_id, end
+def _rank(variant: Variant) -> tuple[int, int]:
+    mode, location_id = variant
+    return _MODE_RANK[mode], _NO_LOCATION if location_id is None else location_id
 
-    moments: dict[int, datetime] = {}
+
+def _to_slots(found: _Found) -> list[Slot]:
+    moments: dict[int, datetime] = {}  # one datetime per distinct instant
 
     def moment(ts: int) -> datetime:
         value = moments.get(ts)
@@ -411,18 +423,18 @@ def _to_slots(found: _Found) -> list[Slot]:
         return value
 
     slots = []
-    for key in sorted(found, key=order):
-        start, end, (mode, location_id) = key
+    for key in sorted(found):
+        start, mode_rank, location, end = key
         seats = found[key]
         slots.append(
             Slot(
-                start=moment(start),
-                end=moment(end),
-                location_mode=mode,
-                location_id=location_id,
-                instructor_ids=tuple(sorted(seats)),
-                seats_left=max(seats.values()),
-                seats_left_by_instructor=tuple(sorted(seats.items())),
+                moment(start),
+                moment(end),
+                _MODES[mode_rank],
+                None if location == _NO_LOCATION else location,
+                tuple(seats),
+                max(seats.values()),
+                tuple(seats.items()),
             )
         )
     return slots

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from math import ceil, floor
 from zoneinfo import ZoneInfo
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -74,8 +75,13 @@ def time_of_day(seconds: int) -> time:
 
 
 def to_timestamp(moment: datetime) -> int:
-    """Whole seconds since the epoch for an aware datetime (sub-second parts are dropped)."""
-    return int(moment.timestamp() // 1)
+    """Whole seconds since the epoch for an aware datetime, rounded down."""
+    return floor(moment.timestamp())
+
+
+def to_timestamp_up(moment: datetime) -> int:
+    """Whole seconds since the epoch, rounded up: for the end of a busy range."""
+    return ceil(moment.timestamp())
 
 
 def from_timestamp(seconds: int) -> datetime:

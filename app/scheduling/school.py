@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from .local_time import (
@@ -23,6 +24,7 @@ from .local_time import (
     steady_offset_seconds,
     time_of_day,
     to_timestamp,
+    to_timestamp_up,
 )
 from .model import BusyBooking, DateOverride, LocationMode, TimeOff, WorkingWindow
 
@@ -41,9 +43,8 @@ class DayWindow:
     steady: bool  # no DST change that day, so wall time and UTC differ by a fixed offset
 
 
-@dataclass(frozen=True, slots=True)
-class Busy:
-    """A booking as the index keeps it: occupied range = lesson plus its own buffers."""
+class Busy(NamedTuple):
+    """A booking as the index keeps it (UTC seconds): occupied = lesson plus its own buffers."""
 
     occupied_start: int
     occupied_end: int
@@ -94,8 +95,9 @@ class InstructorBookings:
 
     __slots__ = ("longest", "occupied_starts", "rows")
 
-    def __init__(self, rows: list[Busy]) -> None:
-        rows.sort(key=lambda r: (r.occupied_start, r.occupied_end))
+    def __init__(self, bookings: Iterable[BusyBooking]) -> None:
+        rows = [_busy(b) for b in bookings]
+        rows.sort()
         self.rows = rows
         self.occupied_starts = [r.occupied_start for r in rows]
         self.longest = max((r.occupied_end - r.occupied_start for r in rows), default=0)
@@ -107,7 +109,19 @@ class InstructorBookings:
         return self.rows[lo:hi]
 
 
-_NO_BOOKINGS = InstructorBookings([])
+def _busy(b: BusyBooking) -> Busy:
+    # Checked here rather than in BusyBooking: thousands are built per request, and this
+    # loop touches each one anyway. Starts round down and ends up, never shrinking a booking.
+    if b.start.tzinfo is None or b.end.tzinfo is None:
+        raise ValueError(f"booking times must be timezone-aware: {b!r}")
+    start, end = to_timestamp(b.start), to_timestamp_up(b.end)
+    if end <= start:
+        raise ValueError(f"a booking must end after it starts: {b!r}")
+    before, after = b.buffer_before_minutes * 60, b.buffer_after_minutes * 60
+    return Busy(start - before, end + after, start, end, b)
+
+
+_NO_BOOKINGS = InstructorBookings(())
 
 
 @dataclass(frozen=True)
@@ -155,33 +169,31 @@ class _Index:
         self.weekly = _weekly_by_instructor(school.windows)
         self.overrides = _overrides_by_day(school.overrides)
         self.closures = Ranges(
-            (to_timestamp(t.start), to_timestamp(t.end)) for t in school.time_off if t.is_closure
+            (to_timestamp(t.start), to_timestamp_up(t.end)) for t in school.time_off if t.is_closure
         )
         own: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for t in school.time_off:
             if t.instructor_id is not None:
-                own[t.instructor_id].append((to_timestamp(t.start), to_timestamp(t.end)))
+                own[t.instructor_id].append((to_timestamp(t.start), to_timestamp_up(t.end)))
         self.away = {i: Ranges(r) for i, r in own.items()}
-        rows: dict[int, list[Busy]] = defaultdict(list)
+        # Grouped now, converted and sorted on first use: a query touches only the
+        # instructors qualified for its type.
+        self._raw_bookings: dict[int, list[BusyBooking]] = defaultdict(list)
         for b in school.bookings:
-            start, end = to_timestamp(b.start), to_timestamp(b.end)
-            rows[b.instructor_id].append(
-                Busy(
-                    start - b.buffer_before_minutes * 60,
-                    end + b.buffer_after_minutes * 60,
-                    start,
-                    end,
-                    b,
-                )
-            )
-        self.busy = {i: InstructorBookings(r) for i, r in rows.items()}
+            self._raw_bookings[b.instructor_id].append(b)
+        self._busy: dict[int, InstructorBookings] = {}
         self._day_cache: dict[tuple[int, date], tuple[DayWindow, ...]] = {}
 
     def instructor_away(self, instructor_id: int) -> Ranges:
         return self.away.get(instructor_id, _NO_RANGES)
 
     def bookings_of(self, instructor_id: int) -> InstructorBookings:
-        return self.busy.get(instructor_id, _NO_BOOKINGS)
+        found = self._busy.get(instructor_id)
+        if found is None:
+            raw = self._raw_bookings.get(instructor_id)
+            found = InstructorBookings(raw) if raw else _NO_BOOKINGS
+            self._busy[instructor_id] = found
+        return found
 
     def day_windows(self, instructor_id: int, day_local: date) -> tuple[DayWindow, ...]:
         """The instructor's hours on a local date: the override if there is one, else the

@@ -19,7 +19,9 @@ def create_app(config_object: type = Config, overrides: dict[str, Any] | None = 
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from app import errors
-    from app.extensions import appbuilder, db, limiter, migrate
+    from flask_appbuilder import AppBuilder
+
+    from app.extensions import db, limiter, migrate
     from app.tenancy import privileged
     from app.tenancy import requests as tenancy_requests
 
@@ -32,7 +34,7 @@ def create_app(config_object: type = Config, overrides: dict[str, Any] | None = 
 
     # FAB syncs its roles and permissions at start-up: owner connection, explicitly.
     with app.app_context(), privileged():
-        appbuilder.init_app(app, db.session)
+        appbuilder = AppBuilder(app, db.session)
         _register_views(appbuilder)
         db.session.commit()
 

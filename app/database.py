@@ -10,10 +10,11 @@ from app.tenancy import privileged
 
 def prepare_database(app: Flask, *, with_demo: bool = False) -> str | None:
     """Apply migrations, create FAB's roles and permissions, optionally load the demo."""
-    from app.extensions import appbuilder, db
+    from app.extensions import db
 
     with app.app_context(), privileged():
         upgrade(revision="heads")
+        appbuilder = app.appbuilder
         appbuilder.sm.ensure_roles()
         # Permissions for every registered view; the platform admin role gets them all.
         appbuilder.add_permissions(update_perms=True)

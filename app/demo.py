@@ -12,7 +12,9 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from app.extensions import appbuilder, db
+from flask import current_app
+
+from app.extensions import db
 from app.models import (
     AppointmentType,
     InstructorQualification,
@@ -156,8 +158,9 @@ def _load_school(school: DemoSchool) -> Organization:
 
 def load_demo() -> str:
     """Load every demo school and the platform admin; returns a summary of the log-ins."""
-    appbuilder.sm.ensure_roles()
-    platform_role = appbuilder.sm.find_role(appbuilder.sm.auth_role_admin)
+    security = current_app.appbuilder.sm
+    security.ensure_roles()
+    platform_role = security.find_role(security.auth_role_admin)
     _user(PLATFORM_ADMIN_EMAIL, "Pat", "Platform", roles=[platform_role])
     db.session.commit()
     for school in DEMO_SCHOOLS:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
@@ -14,12 +14,10 @@ def _wants_json() -> bool:
 def handle_http_error(error: HTTPException):
     if _wants_json():
         return {"error": error.name, "message": error.description}, error.code
-    from app.extensions import appbuilder
-
     # FAB's navbar reads g.user, which FAB's own before_request may not have set yet.
     g.setdefault("user", current_user)
-    page = render_template("error.html", error=error, appbuilder=appbuilder,
-                           base_template=appbuilder.base_template)
+    page = render_template("error.html", error=error, appbuilder=current_app.appbuilder,
+                           base_template=current_app.appbuilder.base_template)
     return page, error.code
 
 

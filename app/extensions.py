@@ -1,6 +1,10 @@
-"""Extension singletons, created once here and bound to the app in ``create_app``."""
+"""Extension singletons, created once here and bound to the app in ``create_app``.
 
-from flask_appbuilder import AppBuilder, Model
+Flask-AppBuilder is the exception: it keeps per-app state (views, security manager), so
+``create_app`` builds one per app and it is reached as ``current_app.appbuilder``.
+"""
+
+from flask_appbuilder import Model
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -11,5 +15,4 @@ from app.tenancy.session import TenantRoutingSession
 # model_class=Model makes db.metadata FAB's metadata, so Alembic sees every table.
 db = SQLAlchemy(model_class=Model, session_options={"class_": TenantRoutingSession})
 migrate = Migrate()
-appbuilder = AppBuilder(update_perms=True)
 limiter = Limiter(key_func=get_remote_address)

@@ -132,11 +132,13 @@ class TenantModelView(ModelView):
             raise TypeError(f"{type(self).__name__}.datamodel must be a TenantSQLAInterface")
         self._scope_related_fields()
         self._add_validators()
+        # FAB appends to base_permissions in place; keep the class attribute untouched.
+        self.base_permissions = list(self.base_permissions) if self.base_permissions else None
         can_delete = self.base_permissions is None or "can_delete" in self.base_permissions
         super().__init__(**kwargs)
         if not can_delete:
             self.actions.pop("muldelete", None)
-            self.base_permissions.remove("can_delete")
+            self.base_permissions = [p for p in self.base_permissions if p != "can_delete"]
 
     def _scope_related_fields(self) -> None:
         related = {

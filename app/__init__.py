@@ -7,12 +7,14 @@ from typing import Any
 
 from flask import Flask
 
-from config import Config
 
+def create_app(config_object: type | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    # Imported here, not at module top: Config reads the environment when first imported,
+    # and the launcher sets that environment (embedded engines) after importing this package.
+    from config import Config
 
-def create_app(config_object: type = Config, overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
-    app.config.from_object(config_object)
+    app.config.from_object(config_object or Config)
     app.config.update(overrides or {})
     Config.finalize(app.config)
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),

@@ -112,11 +112,14 @@ def visit(app: Flask):
     return make
 
 
-@pytest.fixture
-def org_ids(owner_db) -> dict[str, int]:
+@pytest.fixture(scope="session")
+def org_ids(app: Flask) -> dict[str, int]:
     from sqlalchemy import select
 
     from app.models import Organization
 
-    return dict(owner_db.execute(select(Organization.subdomain, Organization.id)).all())
+    with app.app_context(), privileged():
+        ids = dict(db.session.execute(select(Organization.subdomain, Organization.id)).all())
+        db.session.remove()
+    return ids
 

@@ -1,6 +1,14 @@
 """Database models. Tenant-owned tables carry ``organization_id`` (see ``TenantOwned``)."""
 
 from app.models.base import TenantOwned, tenant_fk
+from app.models.booking import (
+    Booking,
+    BookingAttendee,
+    BookingChange,
+    BookingSeries,
+    BookingStatus,
+    ChangeAction,
+)
 from app.models.catalog import (
     AppointmentType,
     InstructorQualification,
@@ -9,17 +17,28 @@ from app.models.catalog import (
     appointment_type_locations,
 )
 from app.models.organization import Membership, MembershipRole, Organization, User
+from app.models.scheduling import HoursOverride, SchoolClosure, TimeOff, WorkingHours
 
 __all__ = [
     "AppointmentType",
+    "Booking",
+    "BookingAttendee",
+    "BookingChange",
+    "BookingSeries",
+    "BookingStatus",
+    "ChangeAction",
+    "HoursOverride",
     "InstructorQualification",
     "Location",
     "LocationMode",
     "Membership",
     "MembershipRole",
     "Organization",
+    "SchoolClosure",
     "TenantOwned",
+    "TimeOff",
     "User",
+    "WorkingHours",
     "appointment_type_locations",
     "tenant_fk",
 ]

@@ -90,6 +90,29 @@ class Config:
 
     RATELIMIT_STORAGE_URI = "memory://"
 
+    # Identity sync from Clerk (docs/identity-sync.md). No webhook secret: the endpoint
+    # answers 503. No CLERK_ISSUER + client id: sign-in stays Flask-AppBuilder's own.
+    CLERK_WEBHOOK_SECRET = os.environ.get("CLERK_WEBHOOK_SECRET", "")
+    CLERK_ISSUER = os.environ.get("CLERK_ISSUER", "")
+    CLERK_OAUTH_CLIENT_ID = os.environ.get("CLERK_OAUTH_CLIENT_ID", "")
+    CLERK_OAUTH_CLIENT_SECRET = os.environ.get("CLERK_OAUTH_CLIENT_SECRET", "")
+    # Clerk organization role -> membership role; public_metadata[key] == "instructor"
+    # turns a student into an instructor.
+    CLERK_ROLE_MAP = {"org:admin": "admin", "org:member": "student"}
+    CLERK_INSTRUCTOR_METADATA_KEY = "coursecove_role"
+    WEBHOOK_FAST_PATH_BUDGET_MS = int(os.environ.get("WEBHOOK_FAST_PATH_BUDGET_MS", "500"))
+    WEBHOOK_TASK_TIMEOUT_MS = int(os.environ.get("WEBHOOK_TASK_TIMEOUT_MS", "30000"))
+    WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "12"))
+    WEBHOOK_RETRY_BASE_S = float(os.environ.get("WEBHOOK_RETRY_BASE_S", "2"))
+    WEBHOOK_RETRY_MAX_S = float(os.environ.get("WEBHOOK_RETRY_MAX_S", "3600"))
+    WEBHOOK_SWEEP_AFTER_S = float(os.environ.get("WEBHOOK_SWEEP_AFTER_S", "60"))
+    WEBHOOK_PROCESSING_LEASE_S = float(os.environ.get("WEBHOOK_PROCESSING_LEASE_S", "300"))
+    WEBHOOK_PUBLISH_TIMEOUT_S = float(os.environ.get("WEBHOOK_PUBLISH_TIMEOUT_S", "0.25"))
+    WEBHOOK_TASK_QUEUE = os.environ.get("WEBHOOK_TASK_QUEUE", "celery")
+    CELERY_BEAT_SCHEDULE = {
+        "sweep-pending-webhooks": {"task": "identity.sweep_pending_webhooks", "schedule": 30.0},
+    }
+
     @classmethod
     def finalize(cls, config: dict) -> None:
         """Derive the application role's URL once the privileged one is known."""

@@ -16,6 +16,7 @@ from app.models.catalog import (
     LocationMode,
     appointment_type_locations,
 )
+from app.models.identity import ClerkDeletion, ClerkUser, WebhookEvent, WebhookPath, WebhookStatus
 from app.models.organization import Membership, MembershipRole, Organization, User
 from app.models.scheduling import HoursOverride, SchoolClosure, TimeOff, WorkingHours
 
@@ -27,6 +28,8 @@ __all__ = [
     "BookingSeries",
     "BookingStatus",
     "ChangeAction",
+    "ClerkDeletion",
+    "ClerkUser",
     "HoursOverride",
     "InstructorQualification",
     "Location",
@@ -38,6 +41,9 @@ __all__ = [
     "TenantOwned",
     "TimeOff",
     "User",
+    "WebhookEvent",
+    "WebhookPath",
+    "WebhookStatus",
     "WorkingHours",
     "appointment_type_locations",
     "tenant_fk",

@@ -17,6 +17,7 @@ class Organization(Model):
     """A school. Not tenant-owned itself: it *is* the tenant, and hosts are resolved from it."""
 
     __tablename__ = "organizations"
+    __table_args__ = (sa.UniqueConstraint("clerk_org_id", name="uq_organizations_clerk_org_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120), nullable=False)
@@ -27,6 +28,9 @@ class Organization(Model):
     created_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
     )
+    # Kept in step with a Clerk organization by app/identity (Clerk's own updated_at).
+    clerk_org_id: Mapped[str | None] = mapped_column(sa.String(64))
+    clerk_updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     def __str__(self) -> str:
         return self.name
@@ -52,6 +56,7 @@ class Membership(TenantOwned, Model):
     __table_args__ = (
         sa.UniqueConstraint("organization_id", "user_id", name="uq_memberships_org_user"),
         tenant_unique_id("memberships"),
+        sa.UniqueConstraint("clerk_membership_id", name="uq_memberships_clerk_membership_id"),
     )
 
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("ab_user.id"), nullable=False)
@@ -63,6 +68,9 @@ class Membership(TenantOwned, Model):
     created_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
     )
+    # Kept in step with a Clerk organization membership by app/identity.
+    clerk_membership_id: Mapped[str | None] = mapped_column(sa.String(64))
+    clerk_updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     organization: Mapped[Organization] = relationship(Organization)
     user: Mapped[User] = relationship(User, lazy="joined")

@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from app import create_app
 from app.demo import DEMO_PASSWORD
@@ -71,12 +72,20 @@ def app_context(app: Flask) -> Iterator[None]:
         db.session.remove()
 
 
+@pytest.fixture(scope="session")
+def owner_engine(app: Flask):
+    with app.app_context():
+        return db.engine
+
+
 @pytest.fixture
-def owner_db(app_context) -> Iterator:
-    """``db.session`` on the privileged connection, for arranging and checking rows."""
-    with privileged():
-        yield db.session
-        db.session.rollback()
+def owner_db(owner_engine) -> Iterator[Session]:
+    """A session of its own on the privileged connection, for arranging and checking rows.
+
+    Deliberately not ``db.session``: requests made by the test must not share it."""
+    with Session(owner_engine) as session:
+        yield session
+        session.rollback()
 
 
 class Visitor:
@@ -97,7 +106,8 @@ class Visitor:
 
     def login(self, email: str, password: str = DEMO_PASSWORD) -> Visitor:
         response = self.post("/login/", data={"username": email, "password": password})
-        assert response.status_code == 302, f"login as {email} failed: {response.status_code}"
+        landed = response.headers.get("Location", "")
+        assert response.status_code == 302 and "/login" not in landed, f"login as {email} failed"
         return self
 
 

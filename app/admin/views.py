@@ -22,6 +22,7 @@ from app.models import (
     Organization,
 )
 from app.platform.views import valid_time_zone
+from app.tenancy import current_org_id
 from app.tenancy.views import TenantModelView, TenantSQLAInterface
 
 
@@ -111,7 +112,7 @@ class InstructorQualificationView(TenantModelView):
     def _check_unique_pair(self, item: InstructorQualification) -> None:
         duplicate = db.session.scalar(
             select(func.count()).select_from(InstructorQualification).where(
-                InstructorQualification.organization_id == item.organization_id,
+                InstructorQualification.organization_id == current_org_id(),
                 InstructorQualification.instructor_id == item.instructor.id,
                 InstructorQualification.appointment_type_id == item.appointment_type.id,
                 InstructorQualification.id != (item.id or 0),
@@ -164,7 +165,7 @@ class _PeopleView(TenantModelView):
                 password=generate_password_hash(item.password or secrets.token_urlsafe(16)),
             )
         elif db.session.scalar(select(Membership.id).where(
-            Membership.organization_id == item.organization_id, Membership.user_id == user.id,
+            Membership.organization_id == current_org_id(), Membership.user_id == user.id,
         )):
             raise ValueError(f"{email} is already a member of this school.")
         item.user = user

@@ -83,9 +83,11 @@ def reset_request_tenant() -> None:
         _privileged.reset(privilege_token)
 
 
-def set_request_privileged() -> None:
-    """Let the rest of a platform-admin request use the privileged connection."""
-    g._privileged_token = _privileged.set(True)
+def set_request_privileged(allowed: bool) -> None:
+    """Decide, once per request, whether it may use the privileged connection.
+
+    Set explicitly either way, so a request never inherits privilege from its caller."""
+    g._privileged_token = _privileged.set(allowed)
 
 
 @contextmanager

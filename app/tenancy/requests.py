@@ -32,8 +32,7 @@ def bind_request_to_school() -> None:
     _refuse_views_of_the_other_host(target.is_platform)
     if target.is_platform:
         set_request_tenant(None)
-        if current_user.is_authenticated and _is_platform_admin(current_user):
-            set_request_privileged()
+        set_request_privileged(current_user.is_authenticated and _is_platform_admin(current_user))
         return
 
     organization = db.session.scalar(
@@ -44,6 +43,7 @@ def bind_request_to_school() -> None:
     if not organization.active:
         abort(403, description=f"{organization.name} is not taking visitors at the moment.")
     set_request_tenant(organization.id)
+    set_request_privileged(False)
     g.organization = db.session.get(Organization, organization.id)
 
     if current_user.is_authenticated:

@@ -7,15 +7,19 @@ school, and every add gets the current school's id. RLS underneath is the second
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.actions import action
+from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.models.filters import Filters
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
 from app.tenancy.context import current_org_id
@@ -54,11 +58,13 @@ class TenantSQLAInterface(SQLAInterface):
     def add(self, item: Any, commit: bool = True) -> None:
         if self.tenant_column == "organization_id":
             item.organization_id = current_org_id()
-        super().add(item, commit)
+        with _friendly_integrity_errors(self.session):
+            super().add(item, commit)
 
     def edit(self, item: Any, commit: bool = True) -> None:
         self._require_own(item)
-        super().edit(item, commit)
+        with _friendly_integrity_errors(self.session):
+            super().edit(item, commit)
 
     def delete(self, item: Any, commit: bool = True) -> None:
         self._require_own(item)
@@ -73,6 +79,18 @@ class TenantSQLAInterface(SQLAInterface):
         column = self.tenant_column
         if column and getattr(item, column) != current_org_id():
             abort(404)
+
+
+@contextmanager
+def _friendly_integrity_errors(session: Any) -> Iterator[None]:
+    """The database's last word (a constraint) as a sentence, not SQL; FAB flashes it."""
+    try:
+        yield
+    except (IntegrityError, DatabaseException) as error:
+        session.rollback()
+        constraint = getattr(getattr(error.__cause__ or error, "orig", None), "diag", None)
+        name = getattr(constraint, "constraint_name", None) or "a database rule"
+        raise ValueError(f"Not saved: this would break {name}. Nothing was changed.") from error
 
 
 def _tenant_relations(model: type) -> list[str]:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import os
 
-from sqlalchemy.engine import make_url
-
 from flask_appbuilder.const import AUTH_DB
+from sqlalchemy.engine import make_url
 
 APP_DB_ROLE = "coursecove_app"
 
@@ -61,8 +60,11 @@ class Config:
             [r"(AppointmentType|Location|InstructorQualification|Instructor|Student)View", ".*"],
             [r"SchoolSettingsView", "can_(list|show|edit)"],
             [r"(AppointmentType|Location|InstructorQualification)Api", ".*"],
-            [r"(Appointment setup|School|People|Locations|Appointment types|Qualifications"
-             r"|Instructors|Students|Settings)", "menu_access"],
+            [
+                r"(Appointment setup|School|People|Locations|Appointment types|Qualifications"
+                r"|Instructors|Students|Settings)",
+                "menu_access",
+            ],
             [r"UserInfoEditView|ResetMyPasswordView", ".*"],
             [r"UserDBModelView", "can_userinfo|resetmypassword"],
         ],

@@ -17,12 +17,14 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
     app.config.from_object(config_object or Config)
     app.config.update(overrides or {})
     Config.finalize(app.config)
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=app.config.get("LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
-    from app import errors
     from flask_appbuilder import AppBuilder
 
+    from app import errors
     from app.extensions import db, limiter, migrate
     from app.tenancy import privileged
     from app.tenancy import requests as tenancy_requests

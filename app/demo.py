@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask import current_app
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
-
-from flask import current_app
 
 from app.extensions import db
 from app.models import (
@@ -44,24 +43,54 @@ class DemoSchool:
 
 
 MUSIC_SCHOOL = DemoSchool(
-    subdomain="musicschool", name="Riverside Music School", time_zone="America/New_York",
+    subdomain="musicschool",
+    name="Riverside Music School",
+    time_zone="America/New_York",
     admin=("Grace", "Hopper"),
     instructors=[("Clara", "Schumann"), ("Scott", "Joplin"), ("Nadia", "Boulanger")],
-    students=[("Ada", "Lovelace"), ("Alan", "Turing"), ("Katherine", "Johnson"),
-              ("Dorothy", "Vaughan"), ("Tim", "Berners-Lee")],
+    students=[
+        ("Ada", "Lovelace"),
+        ("Alan", "Turing"),
+        ("Katherine", "Johnson"),
+        ("Dorothy", "Vaughan"),
+        ("Tim", "Berners-Lee"),
+    ],
     locations=[
         {"name": "Main Street Studio", "address": "12 Main Street, Brooklyn, NY 11201"},
         {"name": "Riverside Hall", "address": "400 Riverside Drive, New York, NY 10025"},
     ],
     appointment_types=[
-        {"name": "Piano lesson (30 min)", "duration_minutes": 30, "price_cents": 4000,
-         "location_modes": ["in_person", "online"], "buffer_after_minutes": 5, "color": "#2563eb"},
-        {"name": "Piano lesson (45 min)", "duration_minutes": 45, "price_cents": 5500,
-         "location_modes": ["in_person", "online"], "buffer_after_minutes": 5, "color": "#1d4ed8"},
-        {"name": "Piano lesson (60 min)", "duration_minutes": 60, "price_cents": 7000,
-         "location_modes": ["in_person"], "buffer_after_minutes": 10, "color": "#1e40af"},
-        {"name": "Music theory (online)", "duration_minutes": 60, "price_cents": 3500,
-         "location_modes": ["online"], "color": "#7c3aed"},
+        {
+            "name": "Piano lesson (30 min)",
+            "duration_minutes": 30,
+            "price_cents": 4000,
+            "location_modes": ["in_person", "online"],
+            "buffer_after_minutes": 5,
+            "color": "#2563eb",
+        },
+        {
+            "name": "Piano lesson (45 min)",
+            "duration_minutes": 45,
+            "price_cents": 5500,
+            "location_modes": ["in_person", "online"],
+            "buffer_after_minutes": 5,
+            "color": "#1d4ed8",
+        },
+        {
+            "name": "Piano lesson (60 min)",
+            "duration_minutes": 60,
+            "price_cents": 7000,
+            "location_modes": ["in_person"],
+            "buffer_after_minutes": 10,
+            "color": "#1e40af",
+        },
+        {
+            "name": "Music theory (online)",
+            "duration_minutes": 60,
+            "price_cents": 3500,
+            "location_modes": ["online"],
+            "color": "#7c3aed",
+        },
     ],
     qualifications={
         0: ["Piano lesson (30 min)", "Piano lesson (45 min)", "Piano lesson (60 min)"],
@@ -71,21 +100,48 @@ MUSIC_SCHOOL = DemoSchool(
 )
 
 YOGA_STUDIO = DemoSchool(
-    subdomain="yogastudio", name="Lotus Yoga Studio", time_zone="Europe/London",
+    subdomain="yogastudio",
+    name="Lotus Yoga Studio",
+    time_zone="Europe/London",
     admin=("Florence", "Nightingale"),
     instructors=[("Iris", "Murdoch"), ("Rosalind", "Franklin"), ("Isambard", "Brunel")],
-    students=[("Jane", "Austen"), ("Charles", "Darwin"), ("Mary", "Shelley"),
-              ("Michael", "Faraday"), ("Virginia", "Woolf")],
+    students=[
+        ("Jane", "Austen"),
+        ("Charles", "Darwin"),
+        ("Mary", "Shelley"),
+        ("Michael", "Faraday"),
+        ("Virginia", "Woolf"),
+    ],
     locations=[{"name": "Camden Studio", "address": "8 Parkway, London NW1 7AA"}],
     appointment_types=[
-        {"name": "Drop-in yoga class", "duration_minutes": 60, "price_cents": 1500,
-         "currency": "GBP", "capacity": 12, "location_modes": ["in_person"], "color": "#059669",
-         "min_notice_hours": 1},
-        {"name": "Private session at home", "duration_minutes": 75, "price_cents": 8000,
-         "currency": "GBP", "location_modes": ["at_home"], "buffer_before_minutes": 30,
-         "buffer_after_minutes": 30, "color": "#d97706"},
-        {"name": "Online flow (private)", "duration_minutes": 45, "price_cents": 4000,
-         "currency": "GBP", "location_modes": ["online"], "color": "#0891b2"},
+        {
+            "name": "Drop-in yoga class",
+            "duration_minutes": 60,
+            "price_cents": 1500,
+            "currency": "GBP",
+            "capacity": 12,
+            "location_modes": ["in_person"],
+            "color": "#059669",
+            "min_notice_hours": 1,
+        },
+        {
+            "name": "Private session at home",
+            "duration_minutes": 75,
+            "price_cents": 8000,
+            "currency": "GBP",
+            "location_modes": ["at_home"],
+            "buffer_before_minutes": 30,
+            "buffer_after_minutes": 30,
+            "color": "#d97706",
+        },
+        {
+            "name": "Online flow (private)",
+            "duration_minutes": 45,
+            "price_cents": 4000,
+            "currency": "GBP",
+            "location_modes": ["online"],
+            "color": "#0891b2",
+        },
     ],
     qualifications={
         0: ["Drop-in yoga class", "Private session at home"],
@@ -104,8 +160,15 @@ def demo_email(school: DemoSchool, first_name: str) -> str:
 def _user(email: str, first_name: str, last_name: str, roles: list | None = None) -> User:
     user = db.session.scalar(select(User).where(func.lower(User.email) == email))
     if user is None:
-        user = User(username=email, email=email, first_name=first_name, last_name=last_name,
-                    active=True, password=generate_password_hash(DEMO_PASSWORD), roles=roles or [])
+        user = User(
+            username=email,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            active=True,
+            password=generate_password_hash(DEMO_PASSWORD),
+            roles=roles or [],
+        )
         db.session.add(user)
         db.session.flush()
     return user
@@ -122,9 +185,13 @@ def _get_or_create(model, lookup: dict, defaults: dict | None = None):
 
 def _load_school(school: DemoSchool) -> Organization:
     organization = _get_or_create(
-        Organization, {"subdomain": school.subdomain},
-        {"name": school.name, "time_zone": school.time_zone,
-         "contact_email": f"office@{school.subdomain}.demo"},
+        Organization,
+        {"subdomain": school.subdomain},
+        {
+            "name": school.name,
+            "time_zone": school.time_zone,
+            "contact_email": f"office@{school.subdomain}.demo",
+        },
     )
     db.session.commit()
     with tenant(organization.id):
@@ -138,7 +205,10 @@ def _load_school(school: DemoSchool) -> Organization:
         instructors = [member(p, MembershipRole.INSTRUCTOR) for p in school.instructors]
         for person in school.students:
             member(person, MembershipRole.STUDENT)
-        locations = [_get_or_create(Location, {**org, "name": spec["name"]}, spec) for spec in school.locations]
+        locations = [
+            _get_or_create(Location, {**org, "name": spec["name"]}, spec)
+            for spec in school.locations
+        ]
         types = {}
         for spec in school.appointment_types:
             appointment_type = _get_or_create(AppointmentType, {**org, "name": spec["name"]}, spec)
@@ -148,10 +218,14 @@ def _load_school(school: DemoSchool) -> Organization:
         db.session.flush()
         for index, type_names in school.qualifications.items():
             for type_name in type_names:
-                _get_or_create(InstructorQualification, {
-                    **org, "instructor_id": instructors[index].id,
-                    "appointment_type_id": types[type_name].id,
-                })
+                _get_or_create(
+                    InstructorQualification,
+                    {
+                        **org,
+                        "instructor_id": instructors[index].id,
+                        "appointment_type_id": types[type_name].id,
+                    },
+                )
         db.session.commit()
     return organization
 

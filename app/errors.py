@@ -16,8 +16,12 @@ def handle_http_error(error: HTTPException):
         return {"error": error.name, "message": error.description}, error.code
     # FAB's navbar reads g.user, which FAB's own before_request may not have set yet.
     g.setdefault("user", current_user)
-    page = render_template("error.html", error=error, appbuilder=current_app.appbuilder,
-                           base_template=current_app.appbuilder.base_template)
+    page = render_template(
+        "error.html",
+        error=error,
+        appbuilder=current_app.appbuilder,
+        base_template=current_app.appbuilder.base_template,
+    )
     return page, error.code
 
 

@@ -22,12 +22,43 @@ log = logging.getLogger("coursecove.launcher")
 def _children(env: dict[str, str], port: str) -> list[subprocess.Popen]:
     python = sys.executable
     commands = {
-        "web": [python, "-m", "flask", "--app", "app:create_app", "run",
-                "--host", "127.0.0.1", "--port", port, "--no-reload"],
-        "worker": [python, "-m", "celery", "-A", "celery_worker", "worker",
-                   "--loglevel", "INFO", "--concurrency", "2"],
-        "beat": [python, "-m", "celery", "-A", "celery_worker", "beat", "--loglevel", "INFO",
-                 "--schedule", str(INSTANCE_DIR / "celerybeat-schedule")],
+        "web": [
+            python,
+            "-m",
+            "flask",
+            "--app",
+            "app:create_app",
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--no-reload",
+        ],
+        "worker": [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "celery_worker",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+        ],
+        "beat": [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "celery_worker",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(INSTANCE_DIR / "celerybeat-schedule"),
+        ],
     }
     return [subprocess.Popen(command, env=env) for command in commands.values()]
 
@@ -64,10 +95,13 @@ def main() -> int:
     demo_logins = prepare_database(create_app(), with_demo=True)
     children = _children(env, port)
     domain = env["APP_DOMAIN"]
-    print(f"\nCourseCove is running (Ctrl-C stops everything):\n"
-          f"  platform      http://{domain}\n"
-          f"  music school  http://musicschool.{domain}\n"
-          f"  yoga studio   http://yogastudio.{domain}\n\n{demo_logins}\n", flush=True)
+    print(
+        f"\nCourseCove is running (Ctrl-C stops everything):\n"
+        f"  platform      http://{domain}\n"
+        f"  music school  http://musicschool.{domain}\n"
+        f"  yoga studio   http://yogastudio.{domain}\n\n{demo_logins}\n",
+        flush=True,
+    )
 
     signal.signal(signal.SIGTERM, _interrupt)
     try:

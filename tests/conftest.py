@@ -59,8 +59,10 @@ def redis_url() -> Iterator[str]:
 def app(database_url: str, redis_url: str) -> Flask:
     from app.database import prepare_database
 
-    flask_app = create_app(TestConfig, {"DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                                        "CELERY_BROKER_URL": redis_url})
+    flask_app = create_app(
+        TestConfig,
+        {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url},
+    )
     prepare_database(flask_app, with_demo=True)
     return flask_app
 
@@ -132,4 +134,3 @@ def org_ids(app: Flask) -> dict[str, int]:
         ids = dict(db.session.execute(select(Organization.subdomain, Organization.id)).all())
         db.session.remove()
     return ids
-

@@ -9,7 +9,15 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 
 from app.admin.fields import location_modes_field
 from app.extensions import db
@@ -38,13 +46,32 @@ class LocationView(TenantModelView):
 class AppointmentTypeView(TenantModelView):
     datamodel = TenantSQLAInterface(AppointmentType)
     list_title = "Appointment types"
-    list_columns = ["name", "duration_minutes", "price_display", "capacity", "modes_display", "active"]
+    list_columns = [
+        "name",
+        "duration_minutes",
+        "price_display",
+        "capacity",
+        "modes_display",
+        "active",
+    ]
     search_columns = ["name", "capacity", "active", "locations"]
     add_columns = edit_columns = [
-        "name", "description", "duration_minutes", "price_cents", "currency", "capacity",
-        "location_modes", "locations", "buffer_before_minutes", "buffer_after_minutes",
-        "slot_step_minutes", "min_notice_hours", "max_advance_days",
-        "cancellation_cutoff_hours", "color", "active",
+        "name",
+        "description",
+        "duration_minutes",
+        "price_cents",
+        "currency",
+        "capacity",
+        "location_modes",
+        "locations",
+        "buffer_before_minutes",
+        "buffer_after_minutes",
+        "slot_step_minutes",
+        "min_notice_hours",
+        "max_advance_days",
+        "cancellation_cutoff_hours",
+        "color",
+        "active",
     ]
     show_columns = add_columns
     label_columns = {
@@ -64,11 +91,16 @@ class AppointmentTypeView(TenantModelView):
     add_form_extra_fields = edit_form_extra_fields = {"location_modes": location_modes_field()}
     validators_columns = {
         "name": [DataRequired(), Length(max=120)],
-        "duration_minutes": [InputRequired(message="Enter a duration in minutes."), NumberRange(5, 480, "A lesson lasts 5 to 480 minutes.")],
+        "duration_minutes": [
+            InputRequired(message="Enter a duration in minutes."),
+            NumberRange(5, 480, "A lesson lasts 5 to 480 minutes."),
+        ],
         "price_cents": [NumberRange(0, None, "The price cannot be negative.")],
         "currency": [Regexp(r"^[A-Z]{3}$", message="Use a 3-letter currency code such as USD.")],
-        "capacity": [InputRequired(message="Enter a capacity."),
-                     NumberRange(1, 500, "Capacity must be between 1 and 500.")],
+        "capacity": [
+            InputRequired(message="Enter a capacity."),
+            NumberRange(1, 500, "Capacity must be between 1 and 500."),
+        ],
         "buffer_before_minutes": [NumberRange(0, 240, "Buffers are 0 to 240 minutes.")],
         "buffer_after_minutes": [NumberRange(0, 240, "Buffers are 0 to 240 minutes.")],
         "slot_step_minutes": [NumberRange(5, 240, "Start times are every 5 to 240 minutes.")],
@@ -80,7 +112,9 @@ class AppointmentTypeView(TenantModelView):
 
     def _check_locations(self, item: AppointmentType) -> None:
         if item.locations and "in_person" not in item.location_modes:
-            raise ValueError("Locations only apply to in-person lessons; add “In person” or clear them.")
+            raise ValueError(
+                "Locations only apply to in-person lessons; add “In person” or clear them."
+            )
 
     def pre_add(self, item: AppointmentType) -> None:
         self._check_locations(item)
@@ -98,7 +132,11 @@ class InstructorQualificationView(TenantModelView):
     list_title = "Instructor qualifications"
     list_columns = ["instructor", "appointment_type", "price_override_cents"]
     search_columns = ["instructor", "appointment_type"]
-    add_columns = edit_columns = show_columns = ["instructor", "appointment_type", "price_override_cents"]
+    add_columns = edit_columns = show_columns = [
+        "instructor",
+        "appointment_type",
+        "price_override_cents",
+    ]
     label_columns = {"price_override_cents": "Own price (cents, optional)"}
     add_form_query_rel_fields = edit_form_query_rel_fields = {
         "instructor": [["role", FilterEqual, MembershipRole.INSTRUCTOR]],
@@ -111,7 +149,9 @@ class InstructorQualificationView(TenantModelView):
 
     def _check_unique_pair(self, item: InstructorQualification) -> None:
         duplicate = db.session.scalar(
-            select(func.count()).select_from(InstructorQualification).where(
+            select(func.count())
+            .select_from(InstructorQualification)
+            .where(
                 InstructorQualification.organization_id == current_org_id(),
                 InstructorQualification.instructor_id == item.instructor.id,
                 InstructorQualification.appointment_type_id == item.appointment_type.id,
@@ -144,7 +184,8 @@ class _PeopleView(TenantModelView):
         "last_name": StringField("Last name", validators=[DataRequired(), Length(max=64)]),
         "person_email": StringField("Email", validators=[DataRequired(), Email(), Length(max=254)]),
         "password": PasswordField(
-            "Initial password", validators=[Optional(), Length(min=8, max=128)],
+            "Initial password",
+            validators=[Optional(), Length(min=8, max=128)],
             description="Leave empty for an existing CourseCove account.",
         ),
     }
@@ -160,13 +201,19 @@ class _PeopleView(TenantModelView):
         if user is None:
             # Created in the same transaction as the membership: both land or neither does.
             user = User(
-                username=email, email=email, active=True,
-                first_name=item.first_name.strip(), last_name=item.last_name.strip(),
+                username=email,
+                email=email,
+                active=True,
+                first_name=item.first_name.strip(),
+                last_name=item.last_name.strip(),
                 password=generate_password_hash(item.password or secrets.token_urlsafe(16)),
             )
-        elif db.session.scalar(select(Membership.id).where(
-            Membership.organization_id == current_org_id(), Membership.user_id == user.id,
-        )):
+        elif db.session.scalar(
+            select(Membership.id).where(
+                Membership.organization_id == current_org_id(),
+                Membership.user_id == user.id,
+            )
+        ):
             raise ValueError(f"{email} is already a member of this school.")
         item.user = user
         item.role = self.role
@@ -199,12 +246,18 @@ class SchoolSettingsView(TenantModelView):
 
 
 def register(appbuilder) -> None:
-    appbuilder.add_view(AppointmentTypeView, "Appointment types", icon="fa-music",
-                        category="Appointment setup")
-    appbuilder.add_view(LocationView, "Locations", icon="fa-map-marker", category="Appointment setup")
-    appbuilder.add_view(InstructorQualificationView, "Qualifications", icon="fa-certificate",
-                        category="Appointment setup")
+    appbuilder.add_view(
+        AppointmentTypeView, "Appointment types", icon="fa-music", category="Appointment setup"
+    )
+    appbuilder.add_view(
+        LocationView, "Locations", icon="fa-map-marker", category="Appointment setup"
+    )
+    appbuilder.add_view(
+        InstructorQualificationView,
+        "Qualifications",
+        icon="fa-certificate",
+        category="Appointment setup",
+    )
     appbuilder.add_view(InstructorView, "Instructors", icon="fa-user", category="People")
     appbuilder.add_view(StudentView, "Students", icon="fa-users", category="People")
     appbuilder.add_view(SchoolSettingsView, "Settings", icon="fa-cog", category="School")
-

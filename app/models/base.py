@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+
 class TenantOwned:
     id: Mapped[int] = mapped_column(primary_key=True)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import enum
-
 import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -11,21 +9,14 @@ from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from app.models.base import TenantOwned, tenant_fk, tenant_unique_id
 from app.models.organization import Membership
+from app.scheduling import LocationMode
 
-
-class LocationMode(str, enum.Enum):
-    IN_PERSON = "in_person"
-    ONLINE = "online"
-    AT_HOME = "at_home"
-
-    @property
-    def label(self) -> str:
-        return {
-            "in_person": "In person",
-            "online": "Online",
-            "at_home": "At the student's location",
-        }[self.value]
-
+# The scheduling core owns the modes; the labels are how people read them.
+MODE_LABELS = {
+    LocationMode.IN_PERSON: "In person",
+    LocationMode.ONLINE: "Online",
+    LocationMode.AT_HOME: "At the student's location",
+}
 
 LOCATION_MODE_VALUES = [m.value for m in LocationMode]
 
@@ -105,7 +96,8 @@ class AppointmentType(TenantOwned, Model):
         secondary=appointment_type_locations,
         primaryjoin=lambda: sa.and_(
             AppointmentType.id == foreign(appointment_type_locations.c.appointment_type_id),
-            AppointmentType.organization_id == foreign(appointment_type_locations.c.organization_id),
+            AppointmentType.organization_id
+            == foreign(appointment_type_locations.c.organization_id),
         ),
         secondaryjoin=lambda: Location.id == foreign(appointment_type_locations.c.location_id),
         order_by=Location.name,
@@ -121,7 +113,7 @@ class AppointmentType(TenantOwned, Model):
 
     @property
     def modes_display(self) -> str:
-        return ", ".join(LocationMode(m).label for m in self.location_modes)
+        return ", ".join(MODE_LABELS[LocationMode(m)] for m in self.location_modes)
 
     def __str__(self) -> str:
         return self.name
@@ -133,7 +125,9 @@ class InstructorQualification(TenantOwned, Model):
     __tablename__ = "instructor_qualifications"
     __table_args__ = (
         sa.UniqueConstraint(
-            "organization_id", "instructor_id", "appointment_type_id",
+            "organization_id",
+            "instructor_id",
+            "appointment_type_id",
             name="uq_qualifications_instructor_type",
         ),
         tenant_unique_id("instructor_qualifications"),
@@ -150,11 +144,14 @@ class InstructorQualification(TenantOwned, Model):
     price_override_cents: Mapped[int | None] = mapped_column()
 
     instructor: Mapped[Membership] = relationship(
-        Membership, primaryjoin=lambda: Membership.id == foreign(InstructorQualification.instructor_id)
+        Membership,
+        primaryjoin=lambda: Membership.id == foreign(InstructorQualification.instructor_id),
     )
     appointment_type: Mapped[AppointmentType] = relationship(
         AppointmentType,
-        primaryjoin=lambda: AppointmentType.id == foreign(InstructorQualification.appointment_type_id),
+        primaryjoin=lambda: (
+            AppointmentType.id == foreign(InstructorQualification.appointment_type_id)
+        ),
     )
 
     def __str__(self) -> str:

@@ -36,7 +36,7 @@ class Organization(Model):
         return self.name
 
 
-class MembershipRole(str, enum.Enum):
+class MembershipRole(enum.StrEnum):
     ADMIN = "admin"
     INSTRUCTOR = "instructor"
     STUDENT = "student"
@@ -61,7 +61,9 @@ class Membership(TenantOwned, Model):
 
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("ab_user.id"), nullable=False)
     role: Mapped[MembershipRole] = mapped_column(
-        sa.Enum(MembershipRole, name="membership_role", values_callable=lambda e: [m.value for m in e]),
+        sa.Enum(
+            MembershipRole, name="membership_role", values_callable=lambda e: [m.value for m in e]
+        ),
         nullable=False,
     )
     active: Mapped[bool] = mapped_column(nullable=False, default=True, server_default=sa.true())

@@ -24,7 +24,9 @@ class TeachingPortalView(BaseView):
             abort(403)
         qualifications = db.session.execute(
             select(InstructorQualification, AppointmentType)
-            .join(AppointmentType, AppointmentType.id == InstructorQualification.appointment_type_id)
+            .join(
+                AppointmentType, AppointmentType.id == InstructorQualification.appointment_type_id
+            )
             .where(InstructorQualification.instructor_id == membership.id)
             .order_by(AppointmentType.name)
         ).all()
@@ -34,4 +36,6 @@ class TeachingPortalView(BaseView):
 
 
 def register(appbuilder) -> None:
-    appbuilder.add_view(TeachingPortalView, "My teaching", icon="fa-graduation-cap", category="Teaching")
+    appbuilder.add_view(
+        TeachingPortalView, "My teaching", icon="fa-graduation-cap", category="Teaching"
+    )

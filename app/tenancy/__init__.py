@@ -9,9 +9,9 @@
 """
 
 from app.tenancy.context import (
+    current_membership,
     current_org,
     current_org_id,
-    current_membership,
     privileged,
     tenant,
 )

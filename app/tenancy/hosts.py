@@ -11,8 +11,25 @@ from dataclasses import dataclass
 
 SUBDOMAIN_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 RESERVED_SUBDOMAINS = frozenset(
-    {"www", "api", "admin", "app", "mail", "static", "platform", "help", "support", "status",
-     "blog", "docs", "assets", "cdn", "auth", "login", "webhooks"}
+    {
+        "www",
+        "api",
+        "admin",
+        "app",
+        "mail",
+        "static",
+        "platform",
+        "help",
+        "support",
+        "status",
+        "blog",
+        "docs",
+        "assets",
+        "cdn",
+        "auth",
+        "login",
+        "webhooks",
+    }
 )
 
 
@@ -37,8 +54,7 @@ def subdomain_problem(subdomain: str) -> str | None:
         return "A subdomain is required."
     if not SUBDOMAIN_PATTERN.match(subdomain):
         return (
-            "Use 1–63 lowercase letters, digits and hyphens, "
-            "not starting or ending with a hyphen."
+            "Use 1–63 lowercase letters, digits and hyphens, not starting or ending with a hyphen."
         )
     if subdomain in RESERVED_SUBDOMAINS:
         return f"'{subdomain}' is reserved; please choose another subdomain."

@@ -14,9 +14,17 @@ from app.tenancy.context import (
 from app.tenancy.hosts import parse_host
 
 # Endpoints a signed-in non-member may still reach on a school's subdomain.
-OPEN_TO_NON_MEMBERS = frozenset({"AuthDBView.login", "AuthDBView.logout", "AuthOAuthView.login",
-                                 "AuthOAuthView.logout", "AuthOAuthView.oauth_authorized",
-                                 "static", "appbuilder.static"})
+OPEN_TO_NON_MEMBERS = frozenset(
+    {
+        "AuthDBView.login",
+        "AuthDBView.logout",
+        "AuthOAuthView.login",
+        "AuthOAuthView.logout",
+        "AuthOAuthView.oauth_authorized",
+        "static",
+        "appbuilder.static",
+    }
+)
 
 
 def bind_request_to_school() -> None:

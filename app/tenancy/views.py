@@ -163,8 +163,11 @@ class TenantModelView(ModelView):
             key: [["organization_id", FilterEqualFunction, current_org_id]]
             for key in _tenant_relations(self.datamodel.obj)
         }
-        for attribute in ("add_form_query_rel_fields", "edit_form_query_rel_fields",
-                          "search_form_query_rel_fields"):
+        for attribute in (
+            "add_form_query_rel_fields",
+            "edit_form_query_rel_fields",
+            "search_form_query_rel_fields",
+        ):
             setattr(self, attribute, {**related, **(getattr(self, attribute, None) or {})})
 
     def _add_validators(self) -> None:
@@ -187,7 +190,10 @@ class TenantModelView(ModelView):
     # FAB's action routes fetch by primary key without the view's filters; the scoped
     # interface returns None for another school's key, which must be a 404, not a crash.
     def action(self, name: str, pk: Any):
-        if name not in self.actions or self.datamodel.get(self._deserialize_pk_if_composite(pk)) is None:
+        if (
+            name not in self.actions
+            or self.datamodel.get(self._deserialize_pk_if_composite(pk)) is None
+        ):
             abort(404)
         return super().action(name, pk)
 

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import func, select
 
-from app.models import AppointmentType, InstructorQualification, Location, Membership, MembershipRole
-from flask_appbuilder.security.sqla.models import User
+from app.models import (
+    AppointmentType,
+    InstructorQualification,
+    Location,
+    Membership,
+    MembershipRole,
+)
 
 MUSIC_ADMIN = "grace@musicschool.demo"
 
@@ -17,11 +23,22 @@ def admin(visit):
 
 
 def type_form(**overrides) -> dict:
-    form = {"name": "Violin lesson", "duration_minutes": "45", "price_cents": "5000",
-            "currency": "USD", "capacity": "1", "location_modes": ["in_person", "online"],
-            "buffer_before_minutes": "0", "buffer_after_minutes": "5", "slot_step_minutes": "15",
-            "min_notice_hours": "12", "max_advance_days": "60", "cancellation_cutoff_hours": "24",
-            "color": "#aa3300", "active": "y"}
+    form = {
+        "name": "Violin lesson",
+        "duration_minutes": "45",
+        "price_cents": "5000",
+        "currency": "USD",
+        "capacity": "1",
+        "location_modes": ["in_person", "online"],
+        "buffer_before_minutes": "0",
+        "buffer_after_minutes": "5",
+        "slot_step_minutes": "15",
+        "min_notice_hours": "12",
+        "max_advance_days": "60",
+        "cancellation_cutoff_hours": "24",
+        "color": "#aa3300",
+        "active": "y",
+    }
     form.update(overrides)
     return form
 
@@ -34,11 +51,15 @@ def count(session, model, **where) -> int:
 def test_admin_adds_an_appointment_type_offered_at_a_location(admin, owner_db, org_ids):
     main_street = owner_db.scalar(select(Location).where(Location.name == "Main Street Studio"))
 
-    response = admin.post("/appointmenttypeview/add",
-                          data=type_form(name="Violin lesson", locations=[str(main_street.id)]))
+    response = admin.post(
+        "/appointmenttypeview/add",
+        data=type_form(name="Violin lesson", locations=[str(main_street.id)]),
+    )
 
     assert response.status_code == 302, response.data[-500:]
-    created = owner_db.scalar(select(AppointmentType).where(AppointmentType.name == "Violin lesson"))
+    created = owner_db.scalar(
+        select(AppointmentType).where(AppointmentType.name == "Violin lesson")
+    )
     assert created.organization_id == org_ids["musicschool"]
     assert created.location_modes == ["in_person", "online"]
     assert [location.name for location in created.locations] == ["Main Street Studio"]
@@ -58,10 +79,14 @@ def test_admin_adds_an_appointment_type_offered_at_a_location(admin, owner_db, o
         ("color", "blue", "Use a colour like"),
     ],
 )
-def test_invalid_appointment_type_is_refused_with_the_fields_message(admin, owner_db, field, value, message):
+def test_invalid_appointment_type_is_refused_with_the_fields_message(
+    admin, owner_db, field, value, message
+):
     before = count(owner_db, AppointmentType)
 
-    response = admin.post("/appointmenttypeview/add", data=type_form(**{"name": "Refused type", field: value}))
+    response = admin.post(
+        "/appointmenttypeview/add", data=type_form(**{"name": "Refused type", field: value})
+    )
 
     assert response.status_code == 200
     assert message in response.data.decode(), f"expected “{message}” for {field}={value!r}"
@@ -71,8 +96,13 @@ def test_invalid_appointment_type_is_refused_with_the_fields_message(admin, owne
 def test_locations_require_in_person_mode(admin, owner_db):
     main_street = owner_db.scalar(select(Location).where(Location.name == "Main Street Studio"))
 
-    response = admin.post("/appointmenttypeview/add", follow_redirects=True, data=type_form(
-        name="Online only", location_modes=["online"], locations=[str(main_street.id)]))
+    response = admin.post(
+        "/appointmenttypeview/add",
+        follow_redirects=True,
+        data=type_form(
+            name="Online only", location_modes=["online"], locations=[str(main_street.id)]
+        ),
+    )
 
     assert "Locations only apply to in-person lessons" in response.data.decode()
     assert count(owner_db, AppointmentType, name="Online only") == 0
@@ -88,34 +118,61 @@ def test_a_name_used_by_another_school_is_fine_here(admin, owner_db):
 def test_editing_keeps_its_own_name_but_refuses_a_duplicate(admin, owner_db):
     riverside = owner_db.scalar(select(Location).where(Location.name == "Riverside Hall"))
 
-    same = admin.post(f"/locationview/edit/{riverside.id}", data={"name": "Riverside Hall", "active": "y"})
-    clash = admin.post(f"/locationview/edit/{riverside.id}", data={"name": "Main Street Studio", "active": "y"})
+    same = admin.post(
+        f"/locationview/edit/{riverside.id}", data={"name": "Riverside Hall", "active": "y"}
+    )
+    clash = admin.post(
+        f"/locationview/edit/{riverside.id}", data={"name": "Main Street Studio", "active": "y"}
+    )
 
     assert same.status_code == 302
     assert "This school already has one named" in clash.data.decode()
 
 
 def test_qualification_pairs_are_unique(admin, owner_db):
-    existing = owner_db.scalar(select(InstructorQualification).where(
-        InstructorQualification.organization_id == owner_db.scalar(
-            select(Location.organization_id).where(Location.name == "Main Street Studio"))))
+    existing = owner_db.scalar(
+        select(InstructorQualification).where(
+            InstructorQualification.organization_id
+            == owner_db.scalar(
+                select(Location.organization_id).where(Location.name == "Main Street Studio")
+            )
+        )
+    )
     before = count(owner_db, InstructorQualification)
 
-    response = admin.post("/instructorqualificationview/add", follow_redirects=True, data={
-        "instructor": str(existing.instructor_id), "appointment_type": str(existing.appointment_type_id)})
+    response = admin.post(
+        "/instructorqualificationview/add",
+        follow_redirects=True,
+        data={
+            "instructor": str(existing.instructor_id),
+            "appointment_type": str(existing.appointment_type_id),
+        },
+    )
 
     assert "is already qualified for" in response.data.decode()
     assert count(owner_db, InstructorQualification) == before
 
 
 def test_admin_adds_an_instructor_who_can_then_sign_in(admin, visit, owner_db, org_ids):
-    response = admin.post("/instructorview/add", data={
-        "first_name": "Yo-Yo", "last_name": "Ma", "person_email": "YoYo@Example.com",
-        "password": "cello-suite-1", "active": "y"})
+    response = admin.post(
+        "/instructorview/add",
+        data={
+            "first_name": "Yo-Yo",
+            "last_name": "Ma",
+            "person_email": "YoYo@Example.com",
+            "password": "cello-suite-1",
+            "active": "y",
+        },
+    )
 
     assert response.status_code == 302
-    membership = owner_db.scalar(select(Membership).join(User).where(User.email == "yoyo@example.com"))
-    assert (membership.organization_id, membership.role) == (org_ids["musicschool"], MembershipRole.INSTRUCTOR)
+    membership = owner_db.scalar(
+        select(Membership).join(User).where(User.email == "yoyo@example.com")
+    )
+    assert (membership.organization_id, membership.role) == (
+        org_ids["musicschool"],
+        MembershipRole.INSTRUCTOR,
+    )
     new_instructor = visit("musicschool")
     new_instructor.login("yoyo@example.com", "cello-suite-1")
     assert new_instructor.get("/teaching/").status_code == 200
@@ -124,8 +181,16 @@ def test_admin_adds_an_instructor_who_can_then_sign_in(admin, visit, owner_db, o
 def test_adding_an_existing_member_again_changes_nothing(admin, owner_db):
     users_before, members_before = count(owner_db, User), count(owner_db, Membership)
 
-    response = admin.post("/studentview/add", follow_redirects=True, data={
-        "first_name": "Ada", "last_name": "Lovelace", "person_email": "ada@musicschool.demo", "active": "y"})
+    response = admin.post(
+        "/studentview/add",
+        follow_redirects=True,
+        data={
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "person_email": "ada@musicschool.demo",
+            "active": "y",
+        },
+    )
 
     assert "is already a member of this school" in response.data.decode()
     assert (count(owner_db, User), count(owner_db, Membership)) == (users_before, members_before)
@@ -134,8 +199,10 @@ def test_adding_an_existing_member_again_changes_nothing(admin, owner_db):
 def test_invalid_person_is_refused_and_nothing_is_written(admin, owner_db):
     users_before = count(owner_db, User)
 
-    response = admin.post("/studentview/add", data={
-        "first_name": "", "last_name": "X", "person_email": "not-an-email", "active": "y"})
+    response = admin.post(
+        "/studentview/add",
+        data={"first_name": "", "last_name": "X", "person_email": "not-an-email", "active": "y"},
+    )
 
     assert response.status_code == 200
     assert "Invalid email address" in response.data.decode()
@@ -151,7 +218,9 @@ def test_instructor_and_student_lists_are_separate(admin):
 
 
 def test_school_settings_refuse_an_unknown_time_zone(admin, owner_db, org_ids):
-    response = admin.post(f"/schoolsettingsview/edit/{org_ids['musicschool']}",
-                          data={"name": "Riverside Music School", "time_zone": "Mars/Olympus"})
+    response = admin.post(
+        f"/schoolsettingsview/edit/{org_ids['musicschool']}",
+        data={"name": "Riverside Music School", "time_zone": "Mars/Olympus"},
+    )
 
     assert "Choose a time zone such as" in response.data.decode()

@@ -8,8 +8,15 @@ from app.models import Organization
 def test_platform_admin_creates_a_school_reachable_on_its_subdomain(visit, owner_db):
     platform = visit(None, "platform@coursecove.demo")
 
-    response = platform.post("/organizationview/add", data={
-        "name": "Maths Tutors", "subdomain": "mathstutors", "time_zone": "Europe/Berlin", "active": "y"})
+    response = platform.post(
+        "/organizationview/add",
+        data={
+            "name": "Maths Tutors",
+            "subdomain": "mathstutors",
+            "time_zone": "Europe/Berlin",
+            "active": "y",
+        },
+    )
 
     assert response.status_code == 302
     assert visit("mathstutors").get("/").status_code == 200
@@ -19,10 +26,13 @@ def test_invalid_or_reserved_subdomain_is_refused(visit, owner_db):
     platform = visit(None, "platform@coursecove.demo")
     before = owner_db.scalar(select(func.count()).select_from(Organization))
 
-    reserved = platform.post("/organizationview/add", data={
-        "name": "Sneaky", "subdomain": "admin", "time_zone": "UTC"}).data.decode()
-    malformed = platform.post("/organizationview/add", data={
-        "name": "Sneaky", "subdomain": "Bad_Name", "time_zone": "UTC"}).data.decode()
+    reserved = platform.post(
+        "/organizationview/add", data={"name": "Sneaky", "subdomain": "admin", "time_zone": "UTC"}
+    ).data.decode()
+    malformed = platform.post(
+        "/organizationview/add",
+        data={"name": "Sneaky", "subdomain": "Bad_Name", "time_zone": "UTC"},
+    ).data.decode()
 
     assert "is reserved" in reserved
     assert "lowercase letters, digits and hyphens" in malformed

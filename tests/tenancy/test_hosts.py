@@ -24,9 +24,19 @@ def test_known_hosts_resolve(host, platform, subdomain):
 
 @pytest.mark.parametrize(
     "host",
-    ["", None, "evil.com", "coursecove.com.evil.com", "a.b.coursecove.com", "-bad.coursecove.com",
-     "under_score.coursecove.com", "x" * 64 + ".coursecove.com", "api.coursecove.com",
-     "musicschool.coursecove.com:notaport", "műzik.coursecove.com"],
+    [
+        "",
+        None,
+        "evil.com",
+        "coursecove.com.evil.com",
+        "a.b.coursecove.com",
+        "-bad.coursecove.com",
+        "under_score.coursecove.com",
+        "x" * 64 + ".coursecove.com",
+        "api.coursecove.com",
+        "musicschool.coursecove.com:notaport",
+        "műzik.coursecove.com",
+    ],
 )
 def test_malformed_or_foreign_hosts_are_not_ours(host):
     assert not parse_host(host, DOMAIN).is_ours, host

@@ -24,7 +24,9 @@ def test_session_cookie_is_host_only(visit):
     cookie = music_admin.client.get_cookie("session", domain=music_admin.host)
 
     assert cookie is not None and not cookie.domain.startswith(".")
-    assert visit("yogastudio").get("/").status_code == 200, "anonymous on yoga: the cookie was not sent"
+    assert visit("yogastudio").get("/").status_code == 200, (
+        "anonymous on yoga: the cookie was not sent"
+    )
 
 
 def test_unknown_subdomain_and_foreign_host_are_404_pages(visit, app):

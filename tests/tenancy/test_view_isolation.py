@@ -46,13 +46,21 @@ class TenantView:
 
 
 TENANT_VIEWS = [
-    TenantView("appointmenttypeview", AppointmentType, {"name": "Hijacked", "duration_minutes": "30"}),
+    TenantView(
+        "appointmenttypeview", AppointmentType, {"name": "Hijacked", "duration_minutes": "30"}
+    ),
     TenantView("locationview", Location, {"name": "Hijacked"}),
-    TenantView("instructorqualificationview", InstructorQualification, {"price_override_cents": "1"}),
+    TenantView(
+        "instructorqualificationview", InstructorQualification, {"price_override_cents": "1"}
+    ),
     TenantView("instructorview", Membership, {"active": ""}, MembershipRole.INSTRUCTOR),
     TenantView("studentview", Membership, {"active": ""}, MembershipRole.STUDENT),
-    TenantView("schoolsettingsview", Organization, {"name": "Hijacked", "time_zone": "UTC"},
-               unpermitted=("delete",)),
+    TenantView(
+        "schoolsettingsview",
+        Organization,
+        {"name": "Hijacked", "time_zone": "UTC"},
+        unpermitted=("delete",),
+    ),
 ]
 
 
@@ -69,18 +77,28 @@ def music_admin(visit):
 @pytest.mark.parametrize("view", TENANT_VIEWS, ids=lambda v: v.endpoint)
 @pytest.mark.parametrize(
     ("method", "route"),
-    [("get", "show/{id}"), ("get", "edit/{id}"), ("post", "edit/{id}"), ("get", "delete/{id}"),
-     ("post", "delete/{id}"), ("get", "action/muldelete/{id}")],
+    [
+        ("get", "show/{id}"),
+        ("get", "edit/{id}"),
+        ("post", "edit/{id}"),
+        ("get", "delete/{id}"),
+        ("post", "delete/{id}"),
+        ("get", "action/muldelete/{id}"),
+    ],
 )
-def test_foreign_primary_key_is_404_and_row_unchanged(view, method, route, music_admin, owner_db, org_ids):
+def test_foreign_primary_key_is_404_and_row_unchanged(
+    view, method, route, music_admin, owner_db, org_ids
+):
     row = view.foreign_row(owner_db, org_ids["yogastudio"])
     before = snapshot(owner_db, row)
 
-    response = getattr(music_admin, method)(f"/{view.endpoint}/{route.format(id=row.id)}",
-                                            data=view.edit_data)
+    response = getattr(music_admin, method)(
+        f"/{view.endpoint}/{route.format(id=row.id)}", data=view.edit_data
+    )
 
     assert response.status_code in view.expected_status(route), (
-        f"{method.upper()} {route}: expected {view.expected_status(route)}, got {response.status_code}")
+        f"{method.upper()} {route}: expected {view.expected_status(route)}, got {response.status_code}"
+    )
     assert snapshot(owner_db, row) == before
 
 
@@ -89,8 +107,9 @@ def test_bulk_action_with_foreign_ids_is_404(view, music_admin, owner_db, org_id
     row = view.foreign_row(owner_db, org_ids["yogastudio"])
     before = snapshot(owner_db, row)
 
-    response = music_admin.post(f"/{view.endpoint}/action_post",
-                                data={"action": "muldelete", "rowid": [str(row.id)]})
+    response = music_admin.post(
+        f"/{view.endpoint}/action_post", data={"action": "muldelete", "rowid": [str(row.id)]}
+    )
 
     assert response.status_code in view.expected_status("delete")
     assert snapshot(owner_db, row) == before
@@ -106,8 +125,8 @@ def test_list_search_and_export_show_only_own_school(view, music_admin, owner_db
 
     assert listing.status_code == 200
     assert f"/show/{own.id}".encode() in listing.data, "own rows should be listed"
-    assert f"/show/{row.id}\"".encode() not in listing.data
-    assert f"/show/{row.id}\"".encode() not in search.data
+    assert f'/show/{row.id}"'.encode() not in listing.data
+    assert f'/show/{row.id}"'.encode() not in search.data
 
 
 @pytest.mark.parametrize("view", TENANT_VIEWS, ids=lambda v: v.endpoint)
@@ -121,47 +140,80 @@ def test_other_school_admin_cannot_reach_views_without_membership(view, visit):
 
 
 def _type_form(**overrides) -> dict:
-    form = {"name": "Cello lesson", "duration_minutes": "30", "price_cents": "3000",
-            "currency": "USD", "capacity": "1", "location_modes": ["in_person"],
-            "buffer_before_minutes": "0", "buffer_after_minutes": "0", "slot_step_minutes": "15",
-            "min_notice_hours": "12", "max_advance_days": "60", "cancellation_cutoff_hours": "24",
-            "color": "#112233", "active": "y"}
+    form = {
+        "name": "Cello lesson",
+        "duration_minutes": "30",
+        "price_cents": "3000",
+        "currency": "USD",
+        "capacity": "1",
+        "location_modes": ["in_person"],
+        "buffer_before_minutes": "0",
+        "buffer_after_minutes": "0",
+        "slot_step_minutes": "15",
+        "min_notice_hours": "12",
+        "max_advance_days": "60",
+        "cancellation_cutoff_hours": "24",
+        "color": "#112233",
+        "active": "y",
+    }
     form.update(overrides)
     return form
 
 
 def test_add_with_another_schools_location_is_a_form_error(music_admin, owner_db, org_ids):
-    camden = owner_db.scalar(select(Location).where(Location.organization_id == org_ids["yogastudio"]))
+    camden = owner_db.scalar(
+        select(Location).where(Location.organization_id == org_ids["yogastudio"])
+    )
 
-    response = music_admin.post("/appointmenttypeview/add",
-                                data=_type_form(name="Smuggled", locations=[str(camden.id)]))
+    response = music_admin.post(
+        "/appointmenttypeview/add", data=_type_form(name="Smuggled", locations=[str(camden.id)])
+    )
 
     assert response.status_code == 200
     assert b"Not a valid choice" in response.data
-    assert owner_db.scalar(select(AppointmentType).where(AppointmentType.name == "Smuggled")) is None
+    assert (
+        owner_db.scalar(select(AppointmentType).where(AppointmentType.name == "Smuggled")) is None
+    )
 
 
-def test_add_qualification_with_foreign_instructor_or_type_is_refused(music_admin, owner_db, org_ids):
-    yoga_type = owner_db.scalar(select(AppointmentType).where(
-        AppointmentType.organization_id == org_ids["yogastudio"]))
-    yoga_instructor = owner_db.scalar(select(Membership).where(
-        Membership.organization_id == org_ids["yogastudio"], Membership.role == MembershipRole.INSTRUCTOR))
-    music_type = owner_db.scalar(select(AppointmentType).where(
-        AppointmentType.organization_id == org_ids["musicschool"]))
+def test_add_qualification_with_foreign_instructor_or_type_is_refused(
+    music_admin, owner_db, org_ids
+):
+    yoga_type = owner_db.scalar(
+        select(AppointmentType).where(AppointmentType.organization_id == org_ids["yogastudio"])
+    )
+    yoga_instructor = owner_db.scalar(
+        select(Membership).where(
+            Membership.organization_id == org_ids["yogastudio"],
+            Membership.role == MembershipRole.INSTRUCTOR,
+        )
+    )
+    music_type = owner_db.scalar(
+        select(AppointmentType).where(AppointmentType.organization_id == org_ids["musicschool"])
+    )
     count_before = owner_db.query(InstructorQualification).count()
 
-    for instructor_id, type_id in [(yoga_instructor.id, music_type.id), (yoga_instructor.id, yoga_type.id)]:
-        response = music_admin.post("/instructorqualificationview/add",
-                                    data={"instructor": str(instructor_id), "appointment_type": str(type_id)})
+    for instructor_id, type_id in [
+        (yoga_instructor.id, music_type.id),
+        (yoga_instructor.id, yoga_type.id),
+    ]:
+        response = music_admin.post(
+            "/instructorqualificationview/add",
+            data={"instructor": str(instructor_id), "appointment_type": str(type_id)},
+        )
         assert response.status_code == 200
-        assert b"Choose an instructor." in response.data, "the foreign instructor is no valid choice"
+        assert b"Choose an instructor." in response.data, (
+            "the foreign instructor is no valid choice"
+        )
 
     owner_db.expire_all()
     assert owner_db.query(InstructorQualification).count() == count_before
 
 
 def test_dropdowns_offer_only_own_school_rows(music_admin, owner_db, org_ids):
-    camden = owner_db.scalar(select(Location).where(Location.organization_id == org_ids["yogastudio"]))
+    camden = owner_db.scalar(
+        select(Location).where(Location.organization_id == org_ids["yogastudio"])
+    )
     page = music_admin.get("/appointmenttypeview/add").data.decode()
     qualification_page = music_admin.get("/instructorqualificationview/add").data.decode()
 

@@ -1,7 +1,7 @@
-"""The tenant-scoped Flask-AppBuilder base classes every school view and API inherits.
+"""The tenant-scoped Flask-AppBuilder base class every school admin view inherits.
 
 Scoping happens in the data interface, so every FAB route that reads through it (list,
-show, edit, delete, actions, related dropdowns, search, REST API) sees only the current
+show, edit, delete, actions, related dropdowns, search) sees only the current
 school, and every add gets the current school's id. RLS underneath is the second guard.
 """
 
@@ -68,12 +68,14 @@ class TenantSQLAInterface(SQLAInterface):
 
     def delete(self, item: Any, commit: bool = True) -> None:
         self._require_own(item)
-        super().delete(item, commit)
+        with _friendly_integrity_errors(self.session):
+            super().delete(item, commit)
 
     def delete_all(self, items: list[Any]) -> None:
         for item in items:
             self._require_own(item)
-        super().delete_all(items)
+        with _friendly_integrity_errors(self.session):
+            super().delete_all(items)
 
     def _require_own(self, item: Any) -> None:
         column = self.tenant_column

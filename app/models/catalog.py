@@ -11,13 +11,6 @@ from app.models.base import TenantOwned, tenant_fk, tenant_unique_id
 from app.models.organization import Membership
 from app.scheduling import LocationMode
 
-# The scheduling core owns the modes; the labels are how people read them.
-MODE_LABELS = {
-    LocationMode.IN_PERSON: "In person",
-    LocationMode.ONLINE: "Online",
-    LocationMode.AT_HOME: "At the student's location",
-}
-
 LOCATION_MODE_VALUES = [m.value for m in LocationMode]
 
 
@@ -113,7 +106,7 @@ class AppointmentType(TenantOwned, Model):
 
     @property
     def modes_display(self) -> str:
-        return ", ".join(MODE_LABELS[LocationMode(m)] for m in self.location_modes)
+        return ", ".join(LocationMode(m).label for m in self.location_modes)
 
     def __str__(self) -> str:
         return self.name

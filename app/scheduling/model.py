@@ -20,6 +20,17 @@ class LocationMode(StrEnum):
     ONLINE = "online"
     AT_HOME = "at_home"  # at the student's place
 
+    @property
+    def label(self) -> str:
+        """How people read it (forms, pages, e-mails)."""
+        return _MODE_LABELS[self]
+
+
+_MODE_LABELS = {
+    LocationMode.IN_PERSON: "In person",
+    LocationMode.ONLINE: "Online",
+    LocationMode.AT_HOME: "At the student's location",
+}
 
 ALL_MODES: frozenset[LocationMode] = frozenset(LocationMode)
 

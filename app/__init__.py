@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask
 
 
@@ -17,6 +18,9 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
     app.config.from_object(config_object or Config)
     app.config.update(overrides or {})
     Config.finalize(app.config)
+    from app.identity.oidc import configure_clerk_sign_in
+
+    configure_clerk_sign_in(app.config)  # before AppBuilder reads AUTH_TYPE
     logging.basicConfig(
         level=app.config.get("LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -36,25 +40,32 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
     tenancy_requests.init_app(app)
     errors.init_app(app)
 
-    # FAB syncs its roles and permissions at start-up: owner connection, explicitly.
+    # FAB syncs its roles and permissions at start-up: owner connection, explicitly. Before
+    # the first migration there is nothing to sync into; prepare_database() does it then.
     with app.app_context(), privileged():
+        app.config["FAB_UPDATE_PERMS"] &= sa.inspect(db.engine).has_table("ab_permission_view")
         appbuilder = AppBuilder(app, db.session)
         _register_views(appbuilder)
         db.session.commit()
 
-    from app import cli
+    from app import cli, identity
     from app.tasks import init_celery
 
     cli.init_app(app)
     init_celery(app)
+    identity.init_app(app)
     return app
 
 
 def _register_views(appbuilder) -> None:
+    from app import booking
     from app.admin import views as admin_views
+    from app.identity import views as identity_views
     from app.platform import views as platform_views
     from app.portal import views as portal_views
 
     admin_views.register(appbuilder)
     portal_views.register(appbuilder)
     platform_views.register(appbuilder)
+    booking.register(appbuilder)
+    identity_views.register(appbuilder)

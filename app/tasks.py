@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, has_app_context
 
 celery_app = Celery("coursecove")
 
@@ -11,6 +11,10 @@ celery_app = Celery("coursecove")
 def init_celery(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
+            # Called in-process (a test, a CLI command): keep the caller's app, which may
+            # not be the last one created.
+            if has_app_context():
+                return self.run(*args, **kwargs)
             with app.app_context():
                 return self.run(*args, **kwargs)
 

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from types import MappingProxyType
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -97,7 +98,7 @@ class InstructorBookings:
 
     def __init__(self, bookings: Iterable[BusyBooking]) -> None:
         rows = [_busy(b) for b in bookings]
-        rows.sort()
+        rows.sort(key=_by_occupied_range)  # never compare the bookings themselves
         self.rows = rows
         self.occupied_starts = [r.occupied_start for r in rows]
         self.longest = max((r.occupied_end - r.occupied_start for r in rows), default=0)
@@ -107,6 +108,9 @@ class InstructorBookings:
         lo = bisect_left(self.occupied_starts, start - self.longest)
         hi = bisect_left(self.occupied_starts, end)
         return self.rows[lo:hi]
+
+
+_by_occupied_range = itemgetter(0, 1)
 
 
 def _busy(b: BusyBooking) -> Busy:

@@ -411,6 +411,13 @@ def test_no_slot_at_nonexistent_spring_forward_time() -> None:
     assert "03:00" in got
 
 
+def test_grid_skips_the_gap_instead_of_shifting_past_it() -> None:
+    # 02:15 does not exist; read with the old offset it would be 03:15 EDT, off the grid.
+    spec = lesson_type(duration_minutes=30, slot_step_minutes=45)
+    slots = slots_for(night_school(), spec, day=SPRING_FORWARD, now=WINTER_NOW, **IN_STUDIO)
+    check(local_starts(slots), ["00:00", "00:45", "01:30", "03:00", "03:45", "04:30"])
+
+
 def test_slot_end_is_real_elapsed_time_across_the_jump() -> None:
     slots = slots_for(
         night_school(), lesson_type(), day=SPRING_FORWARD, now=WINTER_NOW, **IN_STUDIO

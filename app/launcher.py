@@ -15,7 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+INSTANCE_DIR = Path(
+    os.environ.get("COURSECOVE_INSTANCE_DIR") or Path(__file__).resolve().parent.parent / "instance"
+)
 log = logging.getLogger("coursecove.launcher")
 
 

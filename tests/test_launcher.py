@@ -1,0 +1,65 @@
+"""`make run` end to end: embedded engines, migrations, demo, web + worker + beat, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from app.local_engines import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _get(url: str, host: str) -> int:
+    request = urllib.request.Request(url, headers={"Host": host})
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def _wait_for(url: str, host: str, process: subprocess.Popen, seconds: float) -> int:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the launcher exited early"
+        try:
+            return _get(url, host)
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer within {seconds} s")
+
+
+@pytest.mark.slow
+def test_make_run_serves_the_demo_and_stops_everything_on_ctrl_c(tmp_path):
+    port = str(free_port())
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(PORT=port, COURSECOVE_INSTANCE_DIR=str(tmp_path / "instance"))
+    log = tmp_path / "launcher.log"
+    launcher = subprocess.Popen([sys.executable, "-m", "app.launcher"], cwd=REPO, env=env,
+                                stdout=log.open("w"), stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}/"
+        school = _wait_for(base, f"musicschool.localhost:{port}", launcher, 90)
+        platform = _get(base, f"localhost:{port}")
+        children = psutil.Process(launcher.pid).children(recursive=True)
+        launcher.send_signal(signal.SIGINT)
+        launcher.wait(timeout=60)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+
+    output = log.read_text()
+    assert (school, platform) == (200, 200), output[-3000:]
+    assert "musicschool.localhost" in output and "coursecove-demo" in output
+    assert "celery@" in output and "beat: Starting" in output, "worker and beat should run"
+    assert launcher.returncode == 0
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]

@@ -67,7 +67,10 @@ def _record_deletion(clerk_id: str, object_type: str, when: datetime) -> None:
 def _locked(query):
     """``SELECT … FOR UPDATE``: concurrent events about one object apply one after another,
     each comparing versions with what the previous one committed."""
-    return db.session.scalar(query.with_for_update().execution_options(populate_existing=True))
+    model = query.column_descriptions[0]["entity"]  # not eagerly joined tables (outer joins)
+    return db.session.scalar(
+        query.with_for_update(of=model).execution_options(populate_existing=True)
+    )
 
 
 def _is_older(version: datetime, stored: datetime | None) -> bool:

@@ -17,14 +17,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 
-class WebhookStatus(str, enum.Enum):
+class WebhookStatus(enum.StrEnum):
     PENDING = "pending"  # recorded, waiting for a worker (or the sweeper)
     PROCESSING = "processing"  # claimed by the fast path or a worker
     COMPLETED = "completed"
     FAILED = "failed"
 
 
-class WebhookPath(str, enum.Enum):
+class WebhookPath(enum.StrEnum):
     FAST = "fast"  # finished inside the request, within the budget
     WORKER = "worker"  # finished by a Celery worker
     MANUAL = "manual"  # re-run with ``flask webhooks retry``

@@ -60,6 +60,12 @@ class Config:
             [r"(AppointmentType|Location|InstructorQualification|Instructor|Student)View", ".*"],
             [r"SchoolSettingsView", "can_(list|show|edit)"],
             [r"(AppointmentType|Location|InstructorQualification)Api", ".*"],
+            [r"(Booking|BookingChange|WorkingHours|HoursOverride|TimeOff|SchoolClosure)View", ".*"],
+            [
+                r"(Bookings|All bookings|Book for a student|Booking history|Availability"
+                r"|Working hours|Date overrides|Time off|School closures)",
+                "menu_access",
+            ],
             [
                 r"(Appointment setup|School|People|Locations|Appointment types|Qualifications"
                 r"|Instructors|Students|Settings)",
@@ -69,12 +75,13 @@ class Config:
             [r"UserDBModelView", "can_userinfo|resetmypassword"],
         ],
         "Instructor": [
-            [r"TeachingPortalView", ".*"],
-            [r"(Teaching|My teaching)", "menu_access"],
+            [r"Teaching(Portal|Schedule)View", ".*"],
+            [r"(Teaching|My teaching|My schedule)", "menu_access"],
             [r"UserInfoEditView|ResetMyPasswordView", ".*"],
             [r"UserDBModelView", "can_userinfo|resetmypassword"],
         ],
         "Student": [
+            [r"(Lessons|Book a lesson|My bookings)", "menu_access"],
             [r"UserInfoEditView|ResetMyPasswordView", ".*"],
             [r"UserDBModelView", "can_userinfo|resetmypassword"],
         ],
@@ -89,6 +96,8 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM", "CourseCove <no-reply@coursecove.local>")
     SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "1025"))
+    # Lesson reminders (beat, every 15 minutes): sent this many hours before a lesson.
+    REMINDER_LEAD_HOURS = int(os.environ.get("REMINDER_LEAD_HOURS", "24"))
 
     RATELIMIT_STORAGE_URI = "memory://"
 
@@ -113,6 +122,7 @@ class Config:
     WEBHOOK_TASK_QUEUE = os.environ.get("WEBHOOK_TASK_QUEUE", "celery")
     CELERY_BEAT_SCHEDULE = {
         "sweep-pending-webhooks": {"task": "identity.sweep_pending_webhooks", "schedule": 30.0},
+        "booking-reminders": {"task": "booking.send_lesson_reminders", "schedule": 15 * 60.0},
     }
 
     @classmethod

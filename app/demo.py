@@ -203,8 +203,7 @@ def _load_school(school: DemoSchool) -> Organization:
 
         member(school.admin, MembershipRole.ADMIN)
         instructors = [member(p, MembershipRole.INSTRUCTOR) for p in school.instructors]
-        for person in school.students:
-            member(person, MembershipRole.STUDENT)
+        students = [member(person, MembershipRole.STUDENT) for person in school.students]
         locations = [
             _get_or_create(Location, {**org, "name": spec["name"]}, spec)
             for spec in school.locations
@@ -227,6 +226,9 @@ def _load_school(school: DemoSchool) -> Organization:
                     },
                 )
         db.session.commit()
+        from app.booking.demo import load_demo_schedule
+
+        load_demo_schedule(organization, instructors, students, types, locations)
     return organization
 
 

@@ -1,0 +1,131 @@
+"""Emails about bookings: confirmations, cancellations, reschedules and reminders.
+
+Sent after the booking's transaction has committed. A mail server that is down must never
+undo or fail a booking, so sending problems are logged, not raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.extensions import db
+from app.mail import send_mail
+from app.models import Booking, BookingAttendee, BookingStatus, Organization
+
+log = logging.getLogger(__name__)
+
+SUBJECTS = {
+    "booked": "Booking confirmed",
+    "cancelled": "Booking cancelled",
+    "rescheduled": "Booking moved",
+    "reminder": "Reminder",
+}
+
+
+def local_label(moment: datetime, time_zone: str) -> str:
+    local = moment.astimezone(ZoneInfo(time_zone))
+    return f"{local:%A %d %B %Y, %H:%M} ({local.tzname()})"
+
+
+def booking_url(organization: Organization, attendee_id: int) -> str:
+    config = current_app.config
+    scheme = config.get("PREFERRED_URL_SCHEME", "http")
+    return f"{scheme}://{organization.subdomain}.{config['APP_DOMAIN']}/bookings/{attendee_id}"
+
+
+def _lesson_lines(attendees: list[BookingAttendee], organization: Organization) -> list[str]:
+    lines = []
+    for attendee in attendees:
+        booking = attendee.booking
+        lines.append(f"- {local_label(booking.starts_at, organization.time_zone)}: "
+                     f"{booking.appointment_type.name} with {booking.instructor.full_name}, "
+                     f"{booking.where_display}")
+    return lines
+
+
+def _student_message(event: str, attendees: list[BookingAttendee], organization: Organization,
+                     previous_start: datetime | None) -> str:
+    student = attendees[0].student
+    intro = {
+        "booked": "your booking is confirmed:" if len(attendees) == 1
+        else f"your {len(attendees)} weekly lessons are confirmed:",
+        "cancelled": "this booking has been cancelled:" if len(attendees) == 1
+        else "these bookings have been cancelled:",
+        "rescheduled": "your lesson has moved to:",
+        "reminder": "a reminder of your lesson:",
+    }[event]
+    lines = [f"Hello {student.user.first_name},", "", f"{organization.name}: {intro}", ""]
+    lines += _lesson_lines(attendees, organization)
+    if previous_start is not None:
+        lines += ["", f"(It was on {local_label(previous_start, organization.time_zone)}.)"]
+    lines += ["", f"See and manage it: {booking_url(organization, attendees[0].id)}", "",
+              f"— {organization.name}"]
+    return "\n".join(lines)
+
+
+def _instructor_message(event: str, attendees: list[BookingAttendee],
+                        organization: Organization) -> str:
+    student = attendees[0].student
+    verb = {"booked": "booked", "cancelled": "cancelled", "rescheduled": "moved"}[event]
+    lines = [f"{student.full_name} {verb}:", ""] + _lesson_lines(attendees, organization)
+    return "\n".join(lines + ["", f"— CourseCove for {organization.name}"])
+
+
+def send_booking_notices(event: str, attendees: list[BookingAttendee],
+                         previous_start: datetime | None = None) -> None:
+    """Tell the student (and the instructor) what just happened. Never raises."""
+    if not attendees:
+        return
+    try:
+        organization = db.session.get(Organization, attendees[0].organization_id)
+        subject = f"{SUBJECTS[event]}: {attendees[0].booking.appointment_type.name}"
+        send_mail(attendees[0].student.email, f"{organization.name} – {subject}",
+                  _student_message(event, attendees, organization, previous_start),
+                  reply_to=organization.contact_email)
+        instructors = {a.booking.instructor.email for a in attendees}
+        if event != "reminder":
+            send_mail(sorted(instructors), f"{organization.name} – {subject}",
+                      _instructor_message(event, attendees, organization))
+    except Exception:  # a notice must never fail the booking that already happened
+        log.exception("Could not send the %s notice for booking(s) %s", event,
+                      [a.id for a in attendees])
+
+
+def send_due_reminders(now: datetime, lead: timedelta) -> int:
+    """Remind students of lessons starting within ``lead``; each seat is reminded once.
+
+    Runs across all schools, so it uses the privileged connection and scopes nothing by
+    request; each reminder is committed on its own, so a crash never re-sends the others.
+    """
+    from app.tenancy import privileged
+
+    sent = 0
+    with privileged():
+        due = db.session.scalars(
+            sa.select(BookingAttendee.id)
+            .join(Booking, Booking.id == BookingAttendee.booking_id)
+            .where(BookingAttendee.status == BookingStatus.CONFIRMED.value,
+                   Booking.status == BookingStatus.CONFIRMED.value,
+                   BookingAttendee.reminder_sent_at.is_(None),
+                   Booking.starts_at > now, Booking.starts_at <= now + lead)
+            .order_by(Booking.starts_at)
+        ).all()
+        for attendee_id in due:
+            # Claim the seat first: of two overlapping runs, only one sends.
+            claimed = db.session.scalar(
+                sa.update(BookingAttendee)
+                .where(BookingAttendee.id == attendee_id,
+                       BookingAttendee.reminder_sent_at.is_(None))
+                .values(reminder_sent_at=now)
+                .returning(BookingAttendee.id)
+            )
+            db.session.commit()
+            if claimed is not None:
+                send_booking_notices("reminder", [db.session.get(BookingAttendee, attendee_id)])
+                sent += 1
+    return sent

@@ -1,0 +1,102 @@
+"""Reading what a visitor typed or clicked (query strings, forms) into checked values.
+
+Anything unreadable is a ``BadInput`` (400) with a sentence a student understands.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, available_timezones
+
+from app.booking.service import BookingProblem
+from app.models import LocationMode
+
+MODE_VALUES = frozenset(m.value for m in LocationMode)
+MAX_API_DAYS = 62
+_ZONES: frozenset[str] | None = None
+
+
+class BadInput(BookingProblem):
+    status_code = 400
+
+
+def optional_int(value: str | None, what: str) -> int | None:
+    if value is None or value.strip() in ("", "any"):
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadInput(f"The {what} “{value}” is not valid; please choose from the list.") from None
+    if number < 1 or number > 2**31 - 1:
+        raise BadInput(f"The {what} “{value}” is not valid; please choose from the list.")
+    return number
+
+
+def required_int(value: str | None, what: str) -> int:
+    number = optional_int(value, what)
+    if number is None:
+        raise BadInput(f"Please choose a {what}.")
+    return number
+
+
+def optional_date(value: str | None, what: str) -> date | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise BadInput(f"The {what} “{value}” is not a date like 2026-03-30.") from None
+
+
+def moment(value: str | None) -> datetime:
+    """An ISO 8601 moment with its UTC offset (the booking page's links carry these)."""
+    if not value:
+        raise BadInput("Please pick a time from the list.")
+    try:
+        # An unencoded "+" in a query string arrives as a space before the offset.
+        parsed = datetime.fromisoformat(re.sub(r" (\d{2}:\d{2})$", r"+\1", value.strip()))
+    except ValueError:
+        raise BadInput(f"The time “{value}” could not be read; please pick one from the list.") \
+            from None
+    if parsed.tzinfo is None:
+        raise BadInput("The time must include its time zone; please pick one from the list.")
+    return parsed
+
+
+def optional_mode(value: str | None) -> str | None:
+    if value is None or value.strip() in ("", "any"):
+        return None
+    if value not in MODE_VALUES:
+        raise BadInput("Choose in person, online or at your location.")
+    return value
+
+
+def time_zone(value: str | None) -> str | None:
+    """A valid IANA zone name, or None for missing / unknown (never an error: it is a hint)."""
+    global _ZONES
+    if not value:
+        return None
+    if _ZONES is None:
+        _ZONES = frozenset(available_timezones())
+    return value if value in _ZONES else None
+
+
+def week_of(day: date) -> date:
+    """The Monday of ``day``'s week."""
+    return day - timedelta(days=day.weekday())
+
+
+def today_in(zone: str) -> date:
+    return datetime.now(ZoneInfo(zone)).date()
+
+
+def date_range(first: date | None, stop: date | None, zone: str) -> tuple[date, date]:
+    """API dates: ``from`` defaults to today, ``to`` (exclusive) to a week later."""
+    first = first or today_in(zone)
+    stop = stop or first + timedelta(days=7)
+    if stop <= first:
+        raise BadInput("“to” must be after “from”.")
+    if (stop - first).days > MAX_API_DAYS:
+        raise BadInput(f"Ask for at most {MAX_API_DAYS} days at a time.")
+    return first, stop

@@ -4,7 +4,7 @@ How a slot is found, per qualified instructor, per local day, per window of hour
 1. the lesson must fit in the window: start in [window start, window end - duration];
 2. notice and advance limits cut that range further;
 3. every time-off range, closure and booking *forbids* an interval of start times
-   (a booking forbids the starts whose buffered range would touch its buffered range);
+   (a booking forbids the starts whose buffered range would overlap its buffered range);
 4. what is left is a few intervals; the slot grid (every ``slot_step_minutes`` from the
    window's start, on the wall clock) is laid over them.
 That is a handful of interval operations per window instead of testing every candidate start
@@ -36,15 +36,9 @@ from .school import Busy, DayWindow, SchoolCalendar, _Index
 
 MAX_QUERY_DAYS = 366
 _FOREVER = 2**62  # "no max advance": later than any timestamp
-_MODE_RANK = {mode: i for i, mode in enumerate(LocationMode)}
 
 Variant = tuple[LocationMode, int | None]  # (mode, location id when in person)
-# What a search found: (start, mode rank, location or -1, end) -> {instructor id: seats left}.
-# Keys sort in C into the output order; instructors are searched in ascending id order, so
-# each inner dict is already sorted by instructor.
-_Found = dict[tuple[int, int, int, int], dict[int, int]]
-_MODES = tuple(LocationMode)
-_NO_LOCATION = -1  # location ids are positive database ids
+Offers = dict[int, int]  # instructor id -> seats left; filled in ascending id order
 
 
 def available_slots(query: SlotQuery, school: SchoolCalendar, now: datetime) -> list[Slot]:
@@ -63,7 +57,7 @@ def available_slots(query: SlotQuery, school: SchoolCalendar, now: datetime) -> 
         for day_local in days:
             for window in school._index.day_windows(instructor_id, day_local):
                 search.collect_window(instructor_id, window)
-    return _to_slots(search.found)
+    return search.slots()
 
 
 def check_booking(
@@ -123,19 +117,18 @@ def is_bookable(
     now: datetime,
     exclude_booking_ids: Iterable[int] = (),
 ) -> bool:
-    return (
-        check_booking(
-            appointment_type,
-            school,
-            start=start,
-            instructor_id=instructor_id,
-            location_mode=location_mode,
-            location_id=location_id,
-            now=now,
-            exclude_booking_ids=exclude_booking_ids,
-        )
-        is None
+    """check_booking as a yes/no answer."""
+    refusal = check_booking(
+        appointment_type,
+        school,
+        start=start,
+        instructor_id=instructor_id,
+        location_mode=location_mode,
+        location_id=location_id,
+        now=now,
+        exclude_booking_ids=exclude_booking_ids,
     )
+    return refusal is None
 
 
 # --- limits -------------------------------------------------------------------------------
@@ -188,20 +181,25 @@ def _instructors(query: SlotQuery, school: SchoolCalendar) -> list[int]:
 
 
 def _variants(query: SlotQuery, window: DayWindow) -> list[Variant]:
-    """The (mode, location) combinations this window offers for the query's type."""
+    """The query's (mode, location) choices that this window of hours allows."""
+    return [
+        (mode, place)
+        for mode, place in _query_variants(query)
+        if mode in window.modes and (place is None or window.location_id in (None, place))
+    ]
+
+
+def _query_variants(query: SlotQuery) -> list[Variant]:
+    """Every (mode, location) the query could return, in output order."""
     spec, wanted = query.appointment_type, query.wanted_mode
     variants: list[Variant] = []
     for mode in LocationMode:
-        if mode not in spec.location_modes or mode not in window.modes:
-            continue
-        if wanted is not None and mode is not wanted:
+        if mode not in spec.location_modes or wanted not in (None, mode):
             continue
         if mode is not LocationMode.IN_PERSON:
             variants.append((mode, None))
             continue
         places = spec.location_ids
-        if window.location_id is not None:
-            places = places & {window.location_id}
         if query.location_id is not None:
             places = places & {query.location_id}
         variants.extend((mode, place) for place in sorted(places))
@@ -212,7 +210,11 @@ def _variants(query: SlotQuery, window: DayWindow) -> list[Variant]:
 
 
 class _Search:
-    """State of one available_slots call: the query, its limits and what was found so far."""
+    """State of one available_slots call: the query, its limits and what was found so far.
+
+    Found offers are keyed by one int, start * width + variant number, with the variants
+    numbered in output order: cheap to build per offer and sorted in C at the end.
+    """
 
     def __init__(self, query: SlotQuery, index: _Index, earliest: int, latest: int) -> None:
         self.query = query
@@ -225,34 +227,57 @@ class _Search:
         self.before = self.spec.buffer_before_minutes * 60
         self.after = self.spec.buffer_after_minutes * 60
         self.excluded = query.exclude_booking_ids
-        self.found: _Found = {}
-        self._variants: dict[tuple, list[tuple[int, int]]] = {}
+        self.variant_list = _query_variants(query)
+        self.variant_number = {v: n for n, v in enumerate(self.variant_list)}
+        self.width = max(len(self.variant_list), 1)
+        self.found: dict[int, Offers] = {}
+        # Group sessions whose length differs from the type's: (start, variant, end) keys.
+        self.found_odd: dict[tuple[int, int, int], Offers] = {}
+        self._window_variants: dict[tuple, list[int]] = {}
 
-    def variants(self, window: DayWindow) -> list[tuple[int, int]]:
-        """The window's (mode, location) choices for this type, as ranks for _Found keys."""
+    def variants(self, window: DayWindow) -> list[int]:
+        """Numbers of the (mode, location) choices this window offers for the query."""
         # Few distinct (location, modes) settings exist; work each out once per search.
         key = (window.location_id, window.modes)
-        cached = self._variants.get(key)
+        cached = self._window_variants.get(key)
         if cached is None:
-            cached = self._variants[key] = [_rank(v) for v in _variants(self.query, window)]
+            numbers = self.variant_number
+            cached = [numbers[v] for v in _variants(self.query, window)]
+            self._window_variants[key] = cached
         return cached
 
     def collect_window(self, instructor_id: int, window: DayWindow) -> None:
         variants = self.variants(window)
         if not variants:
             return
-        seats, duration, found = self.spec.capacity, self.duration, self.found
+        seats, width, found = self.spec.capacity, self.width, self.found
         for start in self.free_starts(instructor_id, window):
-            end = start + duration
-            for mode_rank, location in variants:
-                key = (start, mode_rank, location, end)
-                offers = found.get(key)  # not setdefault: that builds a dict on every call
+            base = start * width
+            for number in variants:
+                offers = found.get(base + number)  # not setdefault: it builds a dict per call
                 if offers is None:
-                    found[key] = {instructor_id: seats}
+                    found[base + number] = {instructor_id: seats}
                 else:
                     offers[instructor_id] = seats
         if self.spec.is_group:
             self.collect_open_sessions(instructor_id, window)
+
+    def add(self, instructor_id: int, start: int, number: int, end: int, seats: int) -> None:
+        if end == start + self.duration:
+            self.found.setdefault(start * self.width + number, {})[instructor_id] = seats
+        else:
+            self.found_odd.setdefault((start, number, end), {})[instructor_id] = seats
+
+    def slots(self) -> list[Slot]:
+        width, duration = self.width, self.duration
+        entries = [
+            (key // width, key % width, key // width + duration, self.found[key])
+            for key in sorted(self.found)
+        ]
+        if self.found_odd:
+            entries += [(*key, offers) for key, offers in self.found_odd.items()]
+            entries.sort(key=lambda e: e[:3])
+        return _to_slots(entries, self.variant_list)
 
     def free_starts(self, instructor_id: int, window: DayWindow) -> list[int]:
         lo = max(window.start_ts, self.earliest)
@@ -282,11 +307,11 @@ class _Search:
 
     def collect_open_sessions(self, instructor_id: int, window: DayWindow) -> None:
         """Offer existing sessions of this type that still have seats, even off the grid."""
-        offered = set(self.variants(window))
+        offered = self.variants(window)
         for key, rows in _sessions_in(self.index, self.query, instructor_id, window).items():
             _, start, end, mode, location_id = key
-            mode_rank, location = variant = _rank((LocationMode(mode), location_id))
-            if variant not in offered or not self.earliest <= start <= self.latest:
+            number = self.variant_number.get((LocationMode(mode), location_id))
+            if number not in offered or not self.earliest <= start <= self.latest:
                 continue
             seats = _seats_left(rows)
             if seats <= 0 or not window.start_ts <= start < end <= window.end_ts:
@@ -295,7 +320,7 @@ class _Search:
                 continue
             if _session_clashes(self.index, self.query, instructor_id, rows):
                 continue
-            self.found.setdefault((start, mode_rank, location, end), {})[instructor_id] = seats
+            self.add(instructor_id, start, number, end, seats)
 
 
 # --- grid helpers ----------------------------------------------------------------------
@@ -408,33 +433,26 @@ def _away_refusal(index: _Index, instructor_id: int, start: int, end: int) -> Re
 # --- results ------------------------------------------------------------------------------
 
 
-def _rank(variant: Variant) -> tuple[int, int]:
-    mode, location_id = variant
-    return _MODE_RANK[mode], _NO_LOCATION if location_id is None else location_id
-
-
-def _to_slots(found: _Found) -> list[Slot]:
-    moments: dict[int, datetime] = {}  # one datetime per distinct instant
-
-    def moment(ts: int) -> datetime:
-        value = moments.get(ts)
-        if value is None:
-            value = moments[ts] = from_timestamp(ts)
-        return value
-
+def _to_slots(entries: list[tuple[int, int, int, Offers]], variants: list[Variant]) -> list[Slot]:
+    moments: dict[int, datetime] = {}  # one datetime object per distinct instant
     slots = []
-    for key in sorted(found):
-        start, mode_rank, location, end = key
-        seats = found[key]
+    for start, number, end, offers in entries:
+        start_at = moments.get(start)
+        if start_at is None:
+            start_at = moments[start] = from_timestamp(start)
+        end_at = moments.get(end)
+        if end_at is None:
+            end_at = moments[end] = from_timestamp(end)
+        mode, location_id = variants[number]
         slots.append(
             Slot(
-                moment(start),
-                moment(end),
-                _MODES[mode_rank],
-                None if location == _NO_LOCATION else location,
-                tuple(seats),
-                max(seats.values()),
-                tuple(seats.items()),
+                start_at,
+                end_at,
+                mode,
+                location_id,
+                tuple(offers),
+                max(offers.values()),
+                tuple(offers.items()),
             )
         )
     return slots

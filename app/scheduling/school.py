@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from math import ceil, floor
 from operator import itemgetter
 from types import MappingProxyType
 from typing import NamedTuple
@@ -27,11 +28,17 @@ from .local_time import (
     to_timestamp,
     to_timestamp_up,
 )
-from .model import BusyBooking, DateOverride, LocationMode, TimeOff, WorkingWindow
+from .model import (
+    BusyBooking,
+    DateOverride,
+    LocationMode,
+    OverrideWindow,
+    TimeOff,
+    WorkingWindow,
+)
 
 
-@dataclass(frozen=True, slots=True)
-class DayWindow:
+class DayWindow(NamedTuple):
     """One instructor's hours on one local date, resolved to UTC timestamps (seconds)."""
 
     day_local: date
@@ -42,6 +49,9 @@ class DayWindow:
     location_id: int | None
     modes: frozenset[LocationMode]
     steady: bool  # no DST change that day, so wall time and UTC differ by a fixed offset
+
+
+WallWindow = tuple[int, int, int | None, frozenset[LocationMode]]  # start, end (s), place, modes
 
 
 class Busy(NamedTuple):
@@ -116,13 +126,15 @@ _by_occupied_range = itemgetter(0, 1)
 def _busy(b: BusyBooking) -> Busy:
     # Checked here rather than in BusyBooking: thousands are built per request, and this
     # loop touches each one anyway. Starts round down and ends up, never shrinking a booking.
-    if b.start.tzinfo is None or b.end.tzinfo is None:
+    start_at, end_at = b.start, b.end
+    if start_at.tzinfo is None or end_at.tzinfo is None:
         raise ValueError(f"booking times must be timezone-aware: {b!r}")
-    start, end = to_timestamp(b.start), to_timestamp_up(b.end)
+    start, end = floor(start_at.timestamp()), ceil(end_at.timestamp())
     if end <= start:
         raise ValueError(f"a booking must end after it starts: {b!r}")
-    before, after = b.buffer_before_minutes * 60, b.buffer_after_minutes * 60
-    return Busy(start - before, end + after, start, end, b)
+    return Busy(
+        start - b.buffer_before_minutes * 60, end + b.buffer_after_minutes * 60, start, end, b
+    )
 
 
 _NO_BOOKINGS = InstructorBookings(())
@@ -187,6 +199,7 @@ class _Index:
             self._raw_bookings[b.instructor_id].append(b)
         self._busy: dict[int, InstructorBookings] = {}
         self._day_cache: dict[tuple[int, date], tuple[DayWindow, ...]] = {}
+        self._weekly_cache: dict[tuple[int, ...], tuple[WallWindow, ...]] = {}
 
     def instructor_away(self, instructor_id: int) -> Ranges:
         return self.away.get(instructor_id, _NO_RANGES)
@@ -211,24 +224,34 @@ class _Index:
         return cached
 
     def _resolve_day(self, instructor_id: int, day_local: date) -> tuple[DayWindow, ...]:
+        walls = self._wall_windows(instructor_id, day_local)
+        if not walls:
+            return ()
+        offset = steady_offset_seconds(day_local, self.tz)
+        if offset is None:
+            return tuple(self._change_day_window(day_local, *w) for w in walls)
+        base = local_midnight_seconds(day_local) - offset
+        return tuple(
+            DayWindow(day_local, base + start, base + end, start, end, place, modes, True)
+            for start, end, place, modes in walls
+        )
+
+    def _wall_windows(self, instructor_id: int, day_local: date) -> tuple[WallWindow, ...]:
         override = self.overrides.get((instructor_id, day_local))
         if override is not None:
-            raw = [(w.start_local, w.end_local, w.location_id, w.modes) for w in override]
-        else:
-            weekly = self.weekly.get(instructor_id)
-            if not weekly:
-                return ()
-            raw = [
-                (w.start_local, w.end_local, w.location_id, w.modes)
-                for w in weekly[day_local.weekday()]
-                if w.applies_on(day_local)
-            ]
-        joined = _join_touching(
-            (seconds_of_day(s), seconds_of_day(e), loc, modes) for s, e, loc, modes in raw if s < e
-        )
-        return tuple(self._to_day_window(day_local, *w) for w in joined)
+            return _join_touching(override)
+        weekly = self.weekly.get(instructor_id)
+        if not weekly:
+            return ()
+        in_effect = tuple(w for w in weekly[day_local.weekday()] if w.applies_on(day_local))
+        # The same weekly pattern repeats every week: join it once, keyed by identity.
+        key = tuple(map(id, in_effect))
+        joined = self._weekly_cache.get(key)
+        if joined is None:
+            joined = self._weekly_cache[key] = _join_touching(in_effect)
+        return joined
 
-    def _to_day_window(
+    def _change_day_window(
         self,
         day_local: date,
         start_wall: int,
@@ -236,22 +259,11 @@ class _Index:
         location_id: int | None,
         modes: frozenset[LocationMode],
     ) -> DayWindow:
-        offset = steady_offset_seconds(day_local, self.tz)
-        if offset is not None:
-            midnight = local_midnight_seconds(day_local)
-            start_ts, end_ts = midnight + start_wall - offset, midnight + end_wall - offset
-        else:
-            start_ts = to_timestamp(local_to_utc(day_local, time_of_day(start_wall), self.tz))
-            end_ts = to_timestamp(local_to_utc(day_local, time_of_day(end_wall), self.tz))
+        """On a DST-change day each bound is converted on its own (first occurrence rule)."""
+        start_ts = to_timestamp(local_to_utc(day_local, time_of_day(start_wall), self.tz))
+        end_ts = to_timestamp(local_to_utc(day_local, time_of_day(end_wall), self.tz))
         return DayWindow(
-            day_local,
-            start_ts,
-            end_ts,
-            start_wall,
-            end_wall,
-            location_id,
-            modes,
-            offset is not None,
+            day_local, start_ts, end_ts, start_wall, end_wall, location_id, modes, False
         )
 
 
@@ -274,13 +286,20 @@ def _overrides_by_day(overrides: Iterable[DateOverride]) -> dict[tuple[int, date
     return {k: tuple(v) for k, v in by_day.items()}
 
 
-def _join_touching(windows: Iterable[tuple]) -> list[tuple]:
+def _join_touching(windows: Iterable[WorkingWindow | OverrideWindow]) -> tuple[WallWindow, ...]:
+    """Windows as seconds of the day, sorted; overlapping or touching ones with the same place
+    and modes become one, so a lesson may run across the seam."""
     joined: list[list] = []
-    for start, end, loc, modes in sorted(windows, key=lambda w: (w[0], w[1])):
+    spans = sorted(
+        (seconds_of_day(w.start_local), seconds_of_day(w.end_local), w.location_id, w.modes)
+        for w in windows
+        if w.start_local < w.end_local
+    )
+    for start, end, place, modes in spans:
         for w in joined:
-            if w[2] == loc and w[3] == modes and start <= w[1] and w[0] <= end:
+            if w[2] == place and w[3] == modes and start <= w[1] and w[0] <= end:
                 w[1] = max(w[1], end)
                 break
         else:
-            joined.append([start, end, loc, modes])
-    return [tuple(w) for w in sorted(joined, key=lambda w: (w[0], w[1]))]
+            joined.append([start, end, place, modes])
+    return tuple(sorted((tuple(w) for w in joined), key=lambda w: (w[0], w[1])))

@@ -20,7 +20,7 @@ from .oracle import expected_offers, occupied, windows_on
 from .strategies import LONDON, NEW_YORK, Case, cases
 
 # SCHEDULING_EXAMPLES=2000 for a long hunt; the default keeps the directory well under 10 s.
-EXAMPLES = int(os.environ.get("SCHEDULING_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("SCHEDULING_EXAMPLES", "25"))
 PROPERTY = settings(
     max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

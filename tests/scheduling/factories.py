@@ -27,6 +27,11 @@ MONDAY = date(2026, 6, 1)
 NOW = datetime(2026, 5, 25, 12, tzinfo=UTC)
 
 
+def check(got: object, expected: object) -> None:
+    """Assert equality and say both sides in the failure, expected first."""
+    assert got == expected, f"\nexpected {expected!r}\n     got {got!r}"
+
+
 def lesson_type(**overrides: object) -> AppointmentTypeSpec:
     values: dict[str, object] = {
         "id": 1,

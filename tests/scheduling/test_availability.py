@@ -25,6 +25,7 @@ from .factories import (
     STUDIO,
     at,
     booking,
+    check,
     grid,
     hours,
     lesson_type,
@@ -38,10 +39,6 @@ IN_STUDIO = {"location_id": STUDIO}
 
 def local_ends(slots: list, tz: str = NEW_YORK) -> list[str]:
     return [s.end.astimezone(ZoneInfo(tz)).strftime("%H:%M") for s in slots]
-
-
-def check(got: object, expected: object) -> None:
-    assert got == expected, f"\nexpected {expected}\n     got {got}"
 
 
 # --- hours and the grid -------------------------------------------------------------------

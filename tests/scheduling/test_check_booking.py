@@ -24,6 +24,7 @@ from .factories import (
     STUDIO,
     at,
     booking,
+    check,
     hours,
     lesson_type,
     school,
@@ -41,10 +42,6 @@ def ask(cal, clock: str = "10:00", spec=None, **request) -> Refusal | None:
     }
     values.update(request)
     return check_booking(spec or lesson_type(), cal, start=at(MONDAY, clock), **values)
-
-
-def check(got: object, expected: object) -> None:
-    assert got == expected, f"\nexpected {expected!r}\n     got {got!r}"
 
 
 def test_free_start_on_the_grid_is_bookable() -> None:

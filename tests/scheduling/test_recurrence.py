@@ -11,15 +11,11 @@ from hypothesis import strategies as st
 
 from app.scheduling import MAX_SERIES_LESSONS, weekly_occurrences
 
-from .factories import LONDON, NEW_YORK
+from .factories import LONDON, NEW_YORK, check
 
 
 def local(moments: list[datetime], tz: str) -> list[str]:
     return [m.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") for m in moments]
-
-
-def check(got: object, expected: object) -> None:
-    assert got == expected, f"\nexpected {expected}\n     got {got}"
 
 
 def test_weekly_17_00_stays_17_00_local_across_spring_forward() -> None:

@@ -6,11 +6,7 @@ from datetime import date, time
 
 from app.scheduling import WorkingWindow, validate_weekly_windows
 
-from .factories import ONLINE, hours
-
-
-def check(got: object, expected: object) -> None:
-    assert got == expected, f"\nexpected {expected}\n     got {got}"
+from .factories import ONLINE, check, hours
 
 
 def test_sensible_week_has_no_problems() -> None:

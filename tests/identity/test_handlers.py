@@ -176,7 +176,8 @@ def test_organization_slug_clashing_with_another_school_is_a_clear_failure(deliv
     assert status == "failed" and "already used by Riverside Music School" in detail, \
         f"expected a clash failure, got {status}: {detail!r}"
     assert school_of(owner_db, school) is None
-    existing = owner_db.scalar(sa.select(Organization).where(Organization.subdomain == "musicschool"))
+    existing = owner_db.scalar(sa.select(Organization)
+                               .where(Organization.subdomain == "musicschool"))
     assert existing.clerk_org_id is None, "the existing school must not be taken over"
 
 
@@ -212,8 +213,8 @@ def test_membership_role_follows_the_mapping(deliver, owner_db, synced, clerk_ro
 
 
 def test_role_mapping_is_configuration(app, deliver, owner_db, synced, monkeypatch):
-    monkeypatch.setitem(app.config, "CLERK_ROLE_MAP",
-                        {"org:admin": "admin", "org:member": "student", "org:teacher": "instructor"})
+    monkeypatch.setitem(app.config, "CLERK_ROLE_MAP", {
+        "org:admin": "admin", "org:member": "student", "org:teacher": "instructor"})
     school, person = ClerkSchool(), ClerkPerson()
     synced(school, person)
 

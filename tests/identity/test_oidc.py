@@ -58,7 +58,8 @@ class Browser:
         assert authorize_url.startswith(f"{self.provider.issuer}/oauth/authorize?"), authorize_url
         consent = requests.post(authorize_url, data={"subject": clerk_user_id},
                                 allow_redirects=False, timeout=10)
-        assert consent.status_code == 302, f"provider answered {consent.status_code}: {consent.text}"
+        assert consent.status_code == 302, \
+            f"provider answered {consent.status_code}: {consent.text}"
         back = urlsplit(consent.headers["Location"])
         assert f"{back.scheme}://{back.netloc}" == self.base_url, f"came back to {back.netloc}"
         return self.get(f"{back.path}?{back.query}")

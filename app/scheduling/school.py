@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from math import ceil, floor
@@ -85,16 +85,17 @@ class Ranges:
         self.starts = [r[0] for r in merged]
         self.ends = [r[1] for r in merged]
 
-    def overlapping(self, start: int, end: int) -> Iterator[tuple[int, int]]:
+    def overlapping(self, start: int, end: int) -> list[tuple[int, int]]:
         """Ranges that overlap [start, end) (touching does not count)."""
-        i = bisect_right(self.ends, start)
         starts, ends = self.starts, self.ends
-        while i < len(starts) and starts[i] < end:
-            yield starts[i], ends[i]
-            i += 1
+        if not starts:  # the usual case: asked once per window of hours
+            return []
+        first = bisect_right(ends, start)
+        last = bisect_left(starts, end, lo=first)
+        return list(zip(starts[first:last], ends[first:last], strict=True))
 
     def overlaps(self, start: int, end: int) -> bool:
-        return next(self.overlapping(start, end), None) is not None
+        return bool(self.overlapping(start, end))
 
 
 _NO_RANGES = Ranges(())

@@ -89,6 +89,10 @@ def primary_email(data: dict) -> tuple[str | None, bool]:
     return None, False
 
 
+def _name(data: dict, key: str) -> str:
+    return (data.get(key) or "")[:64]
+
+
 def sync_user(data: dict, version: datetime, school_id: int | None = None) -> str:
     clerk_id = data["id"]
     if _is_deleted(clerk_id):
@@ -115,8 +119,8 @@ def sync_user(data: dict, version: datetime, school_id: int | None = None) -> st
                                        f"Clerk has not verified it; {clerk_id} was not linked.")
             user, action = holder, "linked to the existing account"
         else:
-            user = User(username=clerk_id, email=email, first_name="", last_name="",
-                        active=True, roles=[])
+            user = User(username=clerk_id, email=email, first_name=_name(data, "first_name"),
+                        last_name=_name(data, "last_name"), active=True, roles=[])
             db.session.add(user)
             db.session.flush()
             action = "created"
@@ -130,8 +134,7 @@ def sync_user(data: dict, version: datetime, school_id: int | None = None) -> st
         action = "updated"
 
     user.email = email
-    user.first_name = (data.get("first_name") or "")[:64]
-    user.last_name = (data.get("last_name") or "")[:64]
+    user.first_name, user.last_name = _name(data, "first_name"), _name(data, "last_name")
     link.clerk_updated_at = version
     return f"user {user.id} ({email}) {action}"
 

@@ -68,7 +68,8 @@ def receive(svix_id: str, event: dict, started: float) -> Outcome:
     if event_id is None:
         return Outcome("duplicate", "this svix-id was already received")
     budget_s = current_app.config["WEBHOOK_FAST_PATH_BUDGET_MS"] / 1000
-    outcome = run_event(event_id, WebhookPath.FAST, started, deadline=started + budget_s)
+    claimed = Claimed(event_id, svix_id, event["type"], event, attempts=1)
+    outcome = run_event(claimed, WebhookPath.FAST, started, deadline=started + budget_s)
     return _hand_over(event_id, outcome)
 
 
@@ -97,14 +98,24 @@ def _record(svix_id: str, event: dict) -> int | None:
 
 # --- running one event (every path) ------------------------------------------------------
 
-def run_event(event_id: int, path: WebhookPath, started: float, deadline: float) -> Outcome:
+@dataclass(frozen=True)
+class Claimed:
+    """An event taken for one attempt (by the fast path, a worker or a manual re-run)."""
+
+    id: int
+    svix_id: str
+    event_type: str
+    payload: dict
+    attempts: int
+
+
+def run_event(claimed: Claimed, path: WebhookPath, started: float, deadline: float) -> Outcome:
     """Run a claimed event's handler and record the outcome.
 
     The handler's changes and ``completed`` are committed together. Membership events run in
     their school's tenant (RLS applies to the rows they touch)."""
-    event = db.session.get(WebhookEvent, event_id)
-    svix_id, event_type, payload, attempts = (event.svix_id, event.event_type, event.payload,
-                                              event.attempts)
+    event_id, svix_id, event_type, payload, attempts = (
+        claimed.id, claimed.svix_id, claimed.event_type, claimed.payload, claimed.attempts)
     handler = HANDLERS.get(event_type)
     try:
         with time_budget(deadline):
@@ -194,11 +205,11 @@ def _describe(exc: Exception) -> str:
 
 # --- the worker and manual re-runs -------------------------------------------------------
 
-def _claim(event_id: int, path: WebhookPath, statuses: tuple[str, ...]) -> bool:
+def _claim(event_id: int, path: WebhookPath, statuses: tuple[str, ...]) -> Claimed | None:
     """Take the event for one attempt. Atomic, so two tasks for one event never both run it;
     a ``processing`` claim older than the lease belongs to a process that died."""
     lease = timedelta(seconds=current_app.config["WEBHOOK_PROCESSING_LEASE_S"])
-    claimed = db.session.scalar(
+    claimed = db.session.execute(
         sa.update(WebhookEvent)
         .where(WebhookEvent.id == event_id,
                sa.or_(WebhookEvent.status.in_(statuses),
@@ -206,19 +217,21 @@ def _claim(event_id: int, path: WebhookPath, statuses: tuple[str, ...]) -> bool:
                               WebhookEvent.claimed_at < sa.func.now() - lease)))
         .values(status=PROCESSING, attempts=WebhookEvent.attempts + 1,
                 claimed_at=sa.func.now(), path=path.value)
-        .returning(WebhookEvent.id)
-    )
+        .returning(WebhookEvent.id, WebhookEvent.svix_id, WebhookEvent.event_type,
+                   WebhookEvent.payload, WebhookEvent.attempts)
+    ).first()
     db.session.commit()
-    return claimed is not None
+    return Claimed(*claimed) if claimed is not None else None
 
 
 def run_queued(event_id: int) -> Outcome:
     """What the Celery task does: one attempt, then the next one scheduled if needed."""
     started = time.perf_counter()
-    if not _claim(event_id, WebhookPath.WORKER, (PENDING,)):
+    claimed = _claim(event_id, WebhookPath.WORKER, (PENDING,))
+    if claimed is None:
         return Outcome("skipped", "already finished or being run elsewhere")
     deadline = started + current_app.config["WEBHOOK_TASK_TIMEOUT_MS"] / 1000
-    return _hand_over(event_id, run_event(event_id, WebhookPath.WORKER, started, deadline))
+    return _hand_over(event_id, run_event(claimed, WebhookPath.WORKER, started, deadline))
 
 
 def retry_now(svix_id: str) -> Outcome:
@@ -228,10 +241,11 @@ def retry_now(svix_id: str) -> Outcome:
     if event_id is None:
         return Outcome("unknown", f"no webhook event has svix-id {svix_id!r}")
     started = time.perf_counter()
-    if not _claim(event_id, WebhookPath.MANUAL, (PENDING, FAILED, COMPLETED)):
+    claimed = _claim(event_id, WebhookPath.MANUAL, (PENDING, FAILED, COMPLETED))
+    if claimed is None:
         return Outcome("skipped", "it is being processed right now")
     deadline = started + current_app.config["WEBHOOK_TASK_TIMEOUT_MS"] / 1000
-    return run_event(event_id, WebhookPath.MANUAL, started, deadline)
+    return run_event(claimed, WebhookPath.MANUAL, started, deadline)
 
 
 def failed_svix_ids() -> list[str]:

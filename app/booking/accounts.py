@@ -43,7 +43,7 @@ def signup():
                            for name, errors in form.errors.items() if name in form) \
             or "Please check the form."
     status = 400 if problem else 200
-    return render("booking/signup.html", status=status, form=form, problem=problem,
+    return render("booking/signup.html", status=status, form=form, signup_problem=problem,
                   next=_safe_next())
 
 

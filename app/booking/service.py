@@ -124,14 +124,10 @@ def school() -> Organization:
 
 
 def bookable_type(appointment_type_id: int) -> AppointmentType:
-    found = db.session.scalar(
-        sa.select(AppointmentType).where(
-            AppointmentType.organization_id == school().id,
-            AppointmentType.id == appointment_type_id,
-            AppointmentType.active.is_(True),
-        )
-    )
-    if found is None:
+    # get() answers from the session when the view already loaded it; the school is checked
+    # here either way (RLS is the second guard).
+    found = db.session.get(AppointmentType, appointment_type_id)
+    if found is None or found.organization_id != school().id or not found.active:
         raise NotFound("This school does not offer that lesson type.")
     return found
 
@@ -282,6 +278,38 @@ def _recheck(appointment_type: AppointmentType, *, start: datetime, instructor_i
         raise _problem(refusal)
 
 
+def _refuse_if_instructor_busy(appointment_type: AppointmentType, instructor_id: int,
+                               start: datetime, exclude_booking_id: int | None = None) -> None:
+    """Under the lock, the quick answer when a race is lost: for a private lesson, a confirmed
+    session already occupies this time (buffers included: the exclusion constraint's test);
+    for a group class, the session at this time is full. The many who lose a race for one
+    slot are answered with one query; everyone else goes on to the core's full check."""
+    if appointment_type.capacity > 1:
+        full = db.session.scalar(
+            sa.select(Booking.id).where(
+                Booking.organization_id == appointment_type.organization_id,
+                Booking.instructor_id == instructor_id, Booking.status == CONFIRMED,
+                Booking.appointment_type_id == appointment_type.id, Booking.starts_at == start,
+                Booking.seats_taken >= Booking.capacity,
+            ).limit(1)
+        )
+        if full is not None:
+            raise SlotTaken("Sorry, the last place in that class was just taken.")
+        return
+    end = start + timedelta(minutes=appointment_type.duration_minutes)
+    wanted = occupied_range(start, end, appointment_type.buffer_before_minutes,
+                            appointment_type.buffer_after_minutes)
+    taken = db.session.scalar(
+        sa.select(Booking.id).where(
+            Booking.organization_id == appointment_type.organization_id,
+            Booking.instructor_id == instructor_id, Booking.status == CONFIRMED,
+            Booking.occupied.overlaps(wanted), Booking.id != (exclude_booking_id or 0),
+        ).limit(1)
+    )
+    if taken is not None:
+        raise SlotTaken(JUST_TAKEN)
+
+
 def _refuse_student_clash(student_id: int, start: datetime, end: datetime,
                           ignore_attendee_id: int | None = None) -> None:
     clash = db.session.scalar(
@@ -368,6 +396,7 @@ def _seat(appointment_type: AppointmentType, choice: LessonChoice, instructor_id
           series_id: int | None, now: datetime) -> BookingAttendee:
     """Check and write one seat; the caller holds the locks and owns the transaction."""
     location_id = choice.location_id if choice.location_mode == LocationMode.IN_PERSON else None
+    _refuse_if_instructor_busy(appointment_type, instructor_id, choice.start)
     _recheck(appointment_type, start=choice.start, instructor_id=instructor_id,
              location_mode=choice.location_mode, location_id=location_id, now=now)
     end = choice.start + timedelta(minutes=appointment_type.duration_minutes)
@@ -618,12 +647,14 @@ def cancel_booking(attendee_id: int, *, actor: Membership, reason: str | None = 
 
 def reschedule_slots(attendee: BookingAttendee, date_from_local: date, date_to_local: date,
                      now: datetime | None = None) -> list[Slot]:
-    """Free times this booking could move to: same type, mode and place, itself not in the way."""
+    """Free times this booking could move to: same instructor, type, mode and place; the
+    booking itself is not in its own way, its current time is not offered."""
     booking = attendee.booking
     exclude = [booking.id] if booking.seats_taken <= 1 else []
-    return free_slots(booking.appointment_type, date_from_local, date_to_local,
-                      location_mode=booking.location_mode, location_id=booking.location_id,
-                      exclude_booking_ids=exclude, now=now)
+    slots = free_slots(booking.appointment_type, date_from_local, date_to_local,
+                       instructor_id=booking.instructor_id, location_mode=booking.location_mode,
+                       location_id=booking.location_id, exclude_booking_ids=exclude, now=now)
+    return [slot for slot in slots if slot.start != booking.starts_at]
 
 
 def reschedule_booking(attendee_id: int, *, actor: Membership, new_start: datetime,
@@ -639,10 +670,7 @@ def reschedule_booking(attendee_id: int, *, actor: Membership, new_start: dateti
     old = attendee.booking
     appointment_type = old.appointment_type
     old_start, old_instructor = old.starts_at, old.instructor_id
-    if new_instructor_id is None:
-        candidates = _reschedule_candidates(attendee, new_start, now)
-    else:
-        candidates = [new_instructor_id]
+    candidates = [new_instructor_id or old_instructor]
     last_problem: BookingProblem | None = None
     for instructor_id in candidates:
         try:
@@ -693,17 +721,6 @@ def reschedule_booking(attendee_id: int, *, actor: Membership, new_start: dateti
         _notify("rescheduled", [attendee], previous_start=old_start)
         return attendee
     raise last_problem or SlotTaken(JUST_TAKEN)
-
-
-def _reschedule_candidates(attendee: BookingAttendee, new_start: datetime,
-                           now: datetime) -> list[int]:
-    """The booking's own instructor first, then anyone else offering that time."""
-    day = new_start.astimezone(ZoneInfo(school().time_zone)).date()
-    for slot in reschedule_slots(attendee, day, day + timedelta(days=1), now):
-        if slot.start == new_start:
-            own = attendee.booking.instructor_id
-            return sorted(slot.instructor_ids, key=lambda i: (i != own, i))
-    raise BookingProblem(Refusal.NOT_A_START_TIME.value)
 
 
 def _notify(event: str, attendees: list[BookingAttendee], **context) -> None:

@@ -31,7 +31,7 @@ from flask_login import current_user
 from app.booking import params, service
 from app.booking.display import week_columns, when, zone_label
 from app.booking.forms import CancelForm, ConfirmForm, RescheduleForm
-from app.booking.service import BookingProblem, LessonChoice
+from app.booking.service import BookingProblem, LessonChoice, SlotTaken
 from app.extensions import db
 from app.models import (
     AppointmentType,
@@ -137,7 +137,7 @@ def choice_from_args(appointment_type: AppointmentType) -> dict:
     instructors = dict(qualified_instructors(appointment_type))
     instructor_id = params.optional_int(request.args.get("instructor"), "instructor")
     if instructor_id is not None and instructor_id not in instructors:
-        raise BookingProblem("That instructor does not teach this lesson type here.", 404)
+        raise BookingProblem("That instructor does not teach this lesson type here.")
     mode = params.optional_mode(request.args.get("mode"))
     if mode is not None and mode not in appointment_type.location_modes:
         raise BookingProblem("This lesson type is not offered in that way.")
@@ -234,7 +234,8 @@ def _several_places(appointment_type: AppointmentType, mode: str | None) -> bool
 # --- 4. confirm -------------------------------------------------------------------------------
 
 
-def _lesson_choice(appointment_type: AppointmentType) -> LessonChoice:
+def _lesson_choice(appointment_type: AppointmentType) -> tuple[LessonChoice, dict[int, str]]:
+    """The picked slot from the query string, and the instructors' names for the page."""
     chosen = choice_from_args(appointment_type)
     start = params.moment(request.args.get("start"))
     mode = chosen["mode"]
@@ -245,7 +246,8 @@ def _lesson_choice(appointment_type: AppointmentType) -> LessonChoice:
     location_id = chosen["location"]
     if mode == LocationMode.IN_PERSON.value and location_id is None:
         raise params.BadInput("Please choose a location for an in-person lesson.")
-    return LessonChoice(appointment_type.id, start, mode, chosen["instructor"], location_id)
+    choice = LessonChoice(appointment_type.id, start, mode, chosen["instructor"], location_id)
+    return choice, chosen["instructor_names"]
 
 
 def _students() -> list[tuple[int, str]]:
@@ -262,7 +264,7 @@ def _students() -> list[tuple[int, str]]:
 @bp.route("/book/<int:type_id>/confirm", methods=["GET", "POST"])
 def confirm(type_id: int):
     appointment_type = service.bookable_type(type_id)
-    choice = _lesson_choice(appointment_type)
+    choice, instructor_names = _lesson_choice(appointment_type)
     actor = booking_actor()
     if actor is None:
         return sign_in_first()
@@ -271,8 +273,8 @@ def confirm(type_id: int):
     if is_admin:
         form.student.choices = [(0, "Choose a student…"), *_students()]
     context = {"appointment_type": appointment_type, "choice": choice, "form": form,
-               "is_admin": is_admin, "instructor_names": dict(qualified_instructors(
-                   appointment_type)), "place_names": location_names()}
+               "is_admin": is_admin, "instructor_names": instructor_names,
+               "place_names": location_names}
     if request.method == "GET":
         return render("booking/confirm.html", **context)
     if not form.validate():
@@ -302,6 +304,12 @@ def confirm(type_id: int):
             notes=form.notes.data, address=form.address.data)
         return redirect(url_for("booking.detail", attendee_id=attendees[0].id, new=1,
                                 series=len(attendees)))
+    except SlotTaken as problem:
+        # Many people can lose a race at once: a short page, back to the week's free times.
+        return render("booking/problem.html", status=problem.status_code, problem=problem,
+                      back=url_for("booking.times", type_id=type_id,
+                                   week=choice.start.date().isoformat(),
+                                   **{k: v for k, v in request.args.items() if k != "start"}))
     except BookingProblem as problem:
         return render("booking/confirm.html", status=problem.status_code, problem=problem,
                       **context)

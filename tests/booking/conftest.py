@@ -1,0 +1,342 @@
+"""Fixtures for booking tests: a real SMTP server (aiosmtpd), a real threaded HTTP server,
+the demo school's people and types by name, free slots found by the real core, and clean-up
+of every booking row a test wrote."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email import message_from_bytes
+from email.message import Message
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask import Flask
+from werkzeug.security import generate_password_hash
+
+from app.extensions import db
+from app.local_engines import free_port
+from app.models import (
+    AppointmentType,
+    Location,
+    Membership,
+    MembershipRole,
+    Organization,
+    User,
+)
+from app.tenancy import privileged, tenant
+
+# Rows tests may create, children first (deleted in this order afterwards).
+BOOKING_TABLES = ["booking_changes", "booking_attendees", "bookings", "booking_series",
+                  "working_hours", "hours_overrides", "time_off", "school_closures"]
+
+
+# --- mail -------------------------------------------------------------------------------------
+
+
+class Mailbox:
+    """Messages received by the test SMTP server."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        with self._lock:
+            message = message_from_bytes(envelope.content)
+            message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+            self.messages.append(message)
+        return "250 Message accepted"
+
+    def clear(self) -> None:
+        with self._lock:
+            self.messages.clear()
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if address in m["X-Envelope-To"]]
+
+    def wait_for(self, count: int, seconds: float = 5) -> list[Message]:
+        deadline = time.monotonic() + seconds
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return list(self.messages)
+
+
+@pytest.fixture(scope="session")
+def smtp_server(app: Flask) -> Iterator[Mailbox]:
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port)
+    yield box
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: Mailbox) -> Mailbox:
+    smtp_server.clear()
+    return smtp_server
+
+
+def body(message: Message) -> str:
+    return message.get_payload(decode=True).decode()
+
+
+# --- clean-up ---------------------------------------------------------------------------------
+
+
+class RowsWritten:
+    """Remembers the highest id of each booking table, and deletes anything newer."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        with app.app_context(), privileged():
+            self.before = {t: db.session.scalar(sa.text(f"SELECT coalesce(max(id), 0) FROM {t}"))
+                           for t in BOOKING_TABLES}
+            db.session.remove()
+
+    def remove(self) -> None:
+        with self.app.app_context(), privileged():
+            for table in BOOKING_TABLES:
+                db.session.execute(sa.text(f"DELETE FROM {table} WHERE id > :id"),
+                                   {"id": self.before[table]})
+            db.session.commit()
+            db.session.remove()
+
+
+@pytest.fixture(autouse=True)
+def rows_written(app: Flask) -> Iterator[RowsWritten]:
+    """Every booking test leaves the demo data as it found it."""
+    rows = RowsWritten(app)
+    yield rows
+    rows.remove()
+
+
+# --- the demo school by name --------------------------------------------------------------------
+
+
+@dataclass
+class School:
+    subdomain: str
+    id: int
+    time_zone: str
+    types: dict[str, int] = field(default_factory=dict)
+    people: dict[str, int] = field(default_factory=dict)  # first name -> membership id
+    locations: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone)
+
+
+def _school(subdomain: str) -> School:
+    organization = db.session.scalar(sa.select(Organization).where(
+        Organization.subdomain == subdomain))
+    school = School(subdomain, organization.id, organization.time_zone)
+    school.types = dict(db.session.execute(sa.select(AppointmentType.name, AppointmentType.id)
+                        .where(AppointmentType.organization_id == organization.id)).all())
+    school.people = dict(db.session.execute(
+        sa.select(User.first_name, Membership.id).join(User, User.id == Membership.user_id)
+        .where(Membership.organization_id == organization.id)).all())
+    school.locations = dict(db.session.execute(sa.select(Location.name, Location.id)
+                            .where(Location.organization_id == organization.id)).all())
+    return school
+
+
+@pytest.fixture(scope="session")
+def schools(app: Flask) -> dict[str, School]:
+    with app.app_context(), privileged():
+        found = {s: _school(s) for s in ("musicschool", "yogastudio")}
+        db.session.remove()
+    return found
+
+
+@pytest.fixture
+def music(schools) -> School:
+    return schools["musicschool"]
+
+
+@pytest.fixture
+def yoga(schools) -> School:
+    return schools["yogastudio"]
+
+
+@contextmanager
+def in_school(app: Flask, school: School) -> Iterator[None]:
+    """App context bound to one school, as the app role (RLS applies), like a request."""
+    with app.app_context(), tenant(school.id):
+        try:
+            yield
+        finally:
+            db.session.rollback()
+            db.session.remove()
+
+
+@pytest.fixture
+def free_slots(app: Flask):
+    """``free_slots(school, type, days_ahead=…, instructor=…, mode=…, location=…)`` → the
+    real core's free slots from that local day for a week (what the page would offer)."""
+    from app.booking import service
+
+    def find(school: School, type_name: str, *, days_ahead: int = 1, days: int = 7,
+             instructor: str | None = None, mode: str | None = None,
+             location: str | None = None):
+        with in_school(app, school):
+            appointment_type = db.session.get(AppointmentType, school.types[type_name])
+            first = datetime.now(school.zone).date() + timedelta(days=days_ahead)
+            return service.free_slots(
+                appointment_type, first, first + timedelta(days=days),
+                instructor_id=school.people[instructor] if instructor else None,
+                location_mode=mode,
+                location_id=school.locations[location] if location else None)
+
+    return find
+
+
+def confirm_url(school: School, type_name: str, slot, *, instructor: int | None = None,
+                mode: str | None = None) -> str:
+    from urllib.parse import urlencode
+
+    query = {"start": slot.start.isoformat(), "mode": mode or slot.location_mode.value}
+    if slot.location_id is not None:
+        query["location"] = slot.location_id
+    chosen = instructor if instructor is not None else slot.instructor_ids[0]
+    if chosen:
+        query["instructor"] = chosen
+    return f"/book/{school.types[type_name]}/confirm?{urlencode(query)}"
+
+
+@pytest.fixture
+def owner(owner_db):
+    """The table owner's own session, for arranging and checking rows."""
+    return owner_db
+
+
+def next_weekday(weekday: int, zone: ZoneInfo, at_least_days: int = 2) -> date:
+    day = datetime.now(zone).date() + timedelta(days=at_least_days)
+    return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
+# --- a real HTTP server -------------------------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    port: int
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def server_settings(app: Flask, **extra) -> dict:
+    """What a server process needs to serve the test database like the session's app."""
+    keys = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SMTP_HOST", "SMTP_PORT")
+    return {**{key: app.config[key] for key in keys}, **extra}
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Flask, smtp_server) -> Iterator[LiveServer]:
+    from tests.booking.live_server import serving
+
+    with serving(server_settings(app)) as port:
+        yield LiveServer(port)
+
+
+def school_host(app: Flask, school: School) -> str:
+    return f"{school.subdomain}.{app.config['APP_DOMAIN']}"
+
+
+def http_login(live: LiveServer, host: str, email: str, password: str) -> requests.Session:
+    session = requests.Session()
+    session.headers["Host"] = host
+    response = session.post(live.url("/login/"), data={"username": email, "password": password},
+                            allow_redirects=False, timeout=10)
+    assert response.status_code == 302, f"login as {email}: {response.status_code}"
+    return session
+
+
+QUICK_PASSWORD = "quick-test-password"
+
+
+@pytest.fixture
+def make_students(app: Flask, rows_written: RowsWritten):
+    """``make_students(school, n)`` → emails of n new students (cheap password hashes, so 50
+    log-ins take milliseconds, not seconds)."""
+    created: list[int] = []
+
+    def make(school: School, count: int, prefix: str = "racer") -> list[str]:
+        emails = []
+        password = generate_password_hash(QUICK_PASSWORD, method="pbkdf2:sha256:1000")
+        with app.app_context(), privileged():
+            stamp = time.time_ns()
+            for n in range(count):
+                email = f"{prefix}{n}-{stamp}@{school.subdomain}.test"
+                user = User(username=email, email=email, first_name=f"Racer{n}",
+                            last_name="Test", active=True, password=password)
+                db.session.add(user)
+                db.session.flush()
+                db.session.add(Membership(organization_id=school.id, user_id=user.id,
+                                          role=MembershipRole.STUDENT))
+                created.append(user.id)
+                emails.append(email)
+            db.session.commit()
+            db.session.remove()
+        return emails
+
+    yield make
+    rows_written.remove()  # their bookings first, then the people
+    with app.app_context(), privileged():
+        if created:
+            db.session.execute(sa.delete(Membership).where(Membership.user_id.in_(created)))
+            db.session.execute(sa.delete(User).where(User.id.in_(created)))
+            db.session.commit()
+        db.session.remove()
+
+
+# --- a group class ------------------------------------------------------------------------------
+
+
+ENSEMBLE = "Ensemble class"
+
+
+@pytest.fixture
+def ensemble(app: Flask, music: School, rows_written: RowsWritten) -> Iterator[str]:
+    """A music-school group class for three, taught by Clara online or at Main Street."""
+    from app.models import InstructorQualification, appointment_type_locations
+
+    with app.app_context(), privileged():
+        group = AppointmentType(organization_id=music.id, name=ENSEMBLE, duration_minutes=60,
+                                price_cents=2000, currency="USD", capacity=3,
+                                location_modes=["online"], min_notice_hours=1,
+                                max_advance_days=60, cancellation_cutoff_hours=24,
+                                slot_step_minutes=60, buffer_before_minutes=0,
+                                buffer_after_minutes=0, color="#123456")
+        db.session.add(group)
+        db.session.flush()
+        db.session.add(InstructorQualification(organization_id=music.id,
+                                               instructor_id=music.people["Clara"],
+                                               appointment_type_id=group.id))
+        db.session.commit()
+        music.types[ENSEMBLE] = group.id
+        db.session.remove()
+    yield ENSEMBLE
+    rows_written.remove()
+    with app.app_context(), privileged():
+        db.session.execute(sa.delete(InstructorQualification).where(
+            InstructorQualification.appointment_type_id == music.types[ENSEMBLE]))
+        db.session.execute(sa.delete(appointment_type_locations).where(
+            appointment_type_locations.c.appointment_type_id == music.types[ENSEMBLE]))
+        db.session.execute(sa.delete(AppointmentType).where(
+            AppointmentType.id == music.types.pop(ENSEMBLE)))
+        db.session.commit()
+        db.session.remove()

@@ -24,10 +24,11 @@ def count_events(owner_db) -> int:
     return owner_db.scalar(sa.select(sa.func.count()).select_from(WebhookEvent))
 
 
-def test_signed_user_created_is_completed_on_the_fast_path(deliver, stored, owner_db):
+def test_signed_user_created_is_completed_on_the_fast_path(deliver, stored, owner_db, caplog):
     person = ClerkPerson("Clara", "Wieck")
 
-    body = expect(deliver(person.event("created"), svix_id=(svix_id := unique("msg"))))
+    with caplog.at_level("INFO", logger="app.identity.service"):
+        body = expect(deliver(person.event("created"), svix_id=(svix_id := unique("msg"))))
 
     assert body["status"] == "completed", f"expected completed, got {body}"
     row = stored(svix_id)
@@ -38,6 +39,9 @@ def test_signed_user_created_is_completed_on_the_fast_path(deliver, stored, owne
     user = owner_db.scalar(sa.select(User).join(ClerkUser, ClerkUser.user_id == User.id)
                            .where(ClerkUser.clerk_user_id == person.id))
     assert (user.email, user.first_name, user.last_name) == (person.email, "Clara", "Wieck")
+    logged = [r.getMessage() for r in caplog.records if svix_id in r.getMessage()]
+    assert logged and "completed on the fast path in" in logged[0] and " ms" in logged[0], \
+        f"expected a log line naming the path and the time, got {logged}"
 
 
 def _delivery(event: dict) -> tuple[str, dict]:

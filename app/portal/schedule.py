@@ -42,7 +42,7 @@ def _location_choices() -> list[tuple[int, str]]:
         sa.select(Location.id, Location.name)
         .where(Location.organization_id == membership.organization_id, Location.active.is_(True))
         .order_by(Location.name))
-    return [(0, "Not tied to one place"), *rows.all()]
+    return [(0, "Not tied to one place"), *((i, name) for i, name in rows)]
 
 
 class _WindowForm(FlaskForm):

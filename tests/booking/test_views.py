@@ -323,3 +323,17 @@ def test_someone_elses_booking_is_404(visit, music, yoga, free_slots, owner, met
     assert count_rows(owner) == before
     assert owner.scalar(sa.select(BookingAttendee.status).where(
         BookingAttendee.id == int(alans.rsplit("/", 1)[1]))) == "confirmed"
+
+
+@pytest.mark.parametrize("path", ["/book/{type}", "/book/{type}/times",
+                                  "/book/{type}/confirm?start=2030-01-01T10:00:00%2B00:00"
+                                  "&mode=online"])
+def test_another_schools_appointment_type_is_404_on_every_page(visit, yoga, path):
+    response = visit("musicschool", ADA).get(path.format(type=yoga.types["Online flow (private)"]))
+
+    assert response.status_code == 404
+
+
+def test_booking_pages_do_not_exist_on_the_platform_domain(visit):
+    assert visit(None).get("/book/").status_code == 404
+    assert visit(None).get("/bookings/").status_code == 404

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import Celery, Task
+from celery.signals import worker_process_init
 from flask import Flask, has_app_context
 
 celery_app = Celery("coursecove")
@@ -30,5 +31,15 @@ def init_celery(app: Flask) -> Celery:
     )
     celery_app.Task = FlaskTask
     celery_app.set_default()
+
+    @worker_process_init.connect(weak=False, dispatch_uid="coursecove-fresh-db-pools")
+    def fresh_database_pools(**_):
+        # A prefork child must not reuse the parent's pooled connections (shared sockets).
+        from app.extensions import db
+
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose(close=False)
+
     app.extensions["celery"] = celery_app
     return celery_app

@@ -95,8 +95,9 @@ def celery_worker(app, database_url: str, redis_url: str) -> Iterator[WorkerProc
     for name in ("APP_DATABASE_URL", "CLERK_ISSUER"):
         env.pop(name, None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "celery_worker", "worker", "--pool", "threads",
-         "--concurrency", "4", "--queues", WORKER_QUEUE, "--loglevel", "INFO",
+        # The prefork pool, as `make run` uses: children must get database pools of their own.
+        [sys.executable, "-m", "celery", "-A", "celery_worker", "worker", "--pool", "prefork",
+         "--concurrency", "3", "--queues", WORKER_QUEUE, "--loglevel", "INFO",
          "--without-gossip", "--without-mingle", "--without-heartbeat",
          "--hostname", f"identity-tests-{os.getpid()}@%h"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

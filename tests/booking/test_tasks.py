@@ -1,0 +1,43 @@
+"""The reminder task (Celery beat): each seat is reminded once, by email, a day ahead."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from app.booking.tasks import send_lesson_reminders
+from app.models import BookingAttendee
+from tests.booking.conftest import body, confirm_url
+
+PIANO_30 = "Piano lesson (30 min)"
+
+
+def test_beat_schedules_the_reminders(app):
+    from app.tasks import celery_app
+
+    entries = {e["task"] for e in celery_app.conf.beat_schedule.values()}
+    assert "booking.send_lesson_reminders" in entries
+    assert "booking.send_lesson_reminders" in celery_app.tasks
+
+
+def test_lessons_within_a_day_are_reminded_once(app, visit, music, free_slots, owner, mailbox):
+    now = datetime.now(UTC)
+    slots = free_slots(music, PIANO_30, days_ahead=0, days=2, instructor="Clara", mode="online")
+    soon = next(s for s in slots if now + timedelta(hours=13) < s.start < now + timedelta(hours=23))
+    ada = visit("musicschool", "ada@musicschool.demo")
+    attendee_id = int(ada.post(confirm_url(music, PIANO_30, soon)).headers["Location"]
+                      .split("/bookings/")[1].split("?")[0])
+    mailbox.clear()
+
+    with app.app_context():
+        first = send_lesson_reminders()
+        second = send_lesson_reminders()
+
+    reminders = [m for m in mailbox.wait_for(1) if "Reminder" in m["Subject"]]
+    mine = [m for m in reminders if "ada@musicschool.demo" in m["X-Envelope-To"]]
+    assert first >= 1 and second == 0
+    assert len(mine) == 1 and music.local(soon.start).strftime("%H:%M") in body(mine[0])
+    owner.expire_all()
+    assert owner.scalar(sa.select(BookingAttendee.reminder_sent_at).where(
+        BookingAttendee.id == attendee_id)) is not None

@@ -12,6 +12,7 @@ Views are thin: read the request (``params``), call ``service``, render.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -78,7 +79,7 @@ def render(template: str, status: int = 200, **context):
 def student_zone(school_zone: str) -> str | None:
     """The visitor's own zone (from ?tz= or the cookie the page's script sets), if different."""
     zone = params.time_zone(request.args.get("tz")) or params.time_zone(
-        request.cookies.get(ZONE_COOKIE))
+        unquote(request.cookies.get(ZONE_COOKIE, "")))
     return zone if zone and zone != school_zone else None
 
 

@@ -1,0 +1,125 @@
+"""One real browser (Debian's chromium, driven by Playwright): a student signs up, books a
+lesson, finds it in My bookings and cancels it — with JavaScript on and CSRF protection on."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app.local_engines import free_port
+from app.models import BookingAttendee, Membership, User
+from tests.booking.conftest import server_settings
+from tests.booking.live_server import serving
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(),
+                       reason="needs Debian's chromium at /usr/bin/chromium "
+                              "(apt-get install -y chromium)"),
+]
+
+
+@pytest.fixture
+def browser_site(app, smtp_server):
+    """The app on 127.0.0.1 with APP_DOMAIN localhost:<port>: chromium resolves
+    musicschool.localhost to loopback by itself. CSRF is on, as in production."""
+    port = free_port()
+    settings = server_settings(app, APP_DOMAIN=f"localhost:{port}", WTF_CSRF_ENABLED=True)
+    with serving(settings, port=port):
+        yield f"http://musicschool.localhost:{port}"
+
+
+@pytest.fixture
+def student_email(owner, rows_written):
+    email = f"browser-{time.time_ns()}@example.com"
+    yield email
+    rows_written.remove()
+    owner.rollback()
+    user_id = owner.scalar(sa.select(User.id).where(User.email == email))
+    if user_id:
+        owner.execute(sa.delete(Membership).where(Membership.user_id == user_id))
+        owner.execute(sa.delete(User).where(User.id == user_id))
+        owner.commit()
+
+
+def test_student_signs_up_books_sees_and_cancels_a_lesson(browser_site, student_email, owner,
+                                                         smtp_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    smtp_server.clear()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        # A phone, in Paris: the page should show Paris times next to New York's.
+        context = browser.new_context(timezone_id="Europe/Paris",
+                                      viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            page.goto(f"{browser_site}/book/")
+            page.get_by_role("link", name="Create an account").first.click()
+            page.get_by_label("First name").fill("Clara")
+            page.get_by_label("Last name").fill("Wieck")
+            page.get_by_label("Email").fill(student_email)
+            page.get_by_label("Password", exact=True).fill("a good password")
+            page.get_by_label("Repeat the password").fill("a good password")
+            page.get_by_role("button", name="Create my account").click()
+
+            expect(page.get_by_role("heading", name=re.compile("Book a lesson"))).to_be_visible()
+            page.locator('[data-type] >> text="Piano lesson (30 min)"').locator(
+                "xpath=ancestor::div[@data-type]").get_by_role("link", name="Choose").click()
+            page.get_by_label("Instructor").select_option(label="Clara Schumann")
+            page.get_by_label("Where").select_option(label="Online")
+            page.get_by_role("button", name="See free times").click()
+
+            # Two weeks ahead (well before the cancellation cutoff); the page's script swaps
+            # the week in place and keeps the address in step.
+            for _ in range(2):
+                shown = page.locator(".weeknav strong").inner_text()
+                page.get_by_role("link", name=re.compile("Next week")).click()
+                expect(page.locator(".weeknav strong")).not_to_have_text(shown)
+            expect(page).to_have_url(re.compile(r"week=\d{4}-\d{2}-\d{2}"))
+            slot = page.locator("a.slot").first
+            expect(slot).to_be_visible()
+            expect(slot).to_contain_text("your time")
+            slot.click()
+
+            expect(page.get_by_role("heading", name="Confirm your booking")).to_be_visible()
+            page.get_by_label("Notes for the instructor (optional)").fill("First lesson!")
+            page.get_by_role("button", name="Book", exact=True).click()
+            expect(page.locator("[data-confirmed]")).to_contain_text("You're booked")
+
+            page.get_by_role("link", name="My bookings").first.click()
+            upcoming = page.locator("[data-upcoming] tr[data-booking]")
+            expect(upcoming).to_have_count(1)
+            expect(upcoming).to_contain_text("Piano lesson (30 min)")
+            upcoming.get_by_role("link").click()
+
+            page.get_by_role("button", name="Cancel booking").click()
+            expect(page.locator("[data-status]").first).to_have_attribute("data-status",
+                                                                          "cancelled")
+            page.get_by_role("link", name="My bookings").first.click()
+            expect(page.locator("[data-upcoming] tr[data-booking]")).to_have_count(0)
+            expect(page.locator("[data-past]")).to_contain_text("Cancelled")
+        finally:
+            context.close()
+            browser.close()
+
+    owner.expire_all()
+    seats = owner.execute(
+        sa.select(BookingAttendee.status, BookingAttendee.notes)
+        .join(Membership, Membership.id == BookingAttendee.student_id)
+        .join(User, User.id == Membership.user_id).where(User.email == student_email)).all()
+    assert [tuple(s) for s in seats] == [("cancelled", "First lesson!")]
+    subjects = [m["Subject"] for m in smtp_server.wait_for(4)
+                if student_email in m["X-Envelope-To"]]
+    assert any("Booking confirmed" in s for s in subjects)
+    assert any("Booking cancelled" in s for s in subjects)

@@ -178,6 +178,7 @@ class BookingChangeView(TenantModelView):
     list_columns = ["created_at", "action_label", "booking", "attendee", "from_starts_at",
                     "to_starts_at", "actor_display", "details"]
     show_columns = list_columns
+    add_columns = edit_columns = ["details"]
     search_columns = ["action", "created_at"]
     label_columns = {"created_at": "When", "action_label": "What", "attendee": "Seat",
                      "from_starts_at": "From", "to_starts_at": "To", "actor_display": "By"}
@@ -205,7 +206,9 @@ class BookingView(TenantModelView):
     show_columns = ["starts_at", "ends_at", "appointment_type", "instructor", "where_display",
                     "meeting_link", "attendees", "seats_display", "status", "created_at",
                     "created_by", "cancelled_at", "cancelled_by", "cancellation_reason"]
-    edit_columns = ["meeting_link"]
+    # No add form (bookings are made on the booking pages); FAB builds one anyway, so keep it
+    # to a column it can render.
+    add_columns = edit_columns = ["meeting_link"]
     search_columns = ["starts_at", "appointment_type", "instructor", "status", "location_mode"]
     label_columns = {"starts_at": "Starts", "ends_at": "Ends", "where_display": "Where",
                      "attendees": "Students", "seats_display": "Places taken",

@@ -259,8 +259,8 @@ class Stack:
                             "app:create_app()"])
         self.worker = self._spawn("worker", [
             sys.executable, "-m", "celery", "-A", "celery_worker", "worker", "--beat",
-            "--schedule", str(self.workdir / "beat-schedule"), "--pool", "threads",
-            "--concurrency", "4", "--queues", f"{QUEUE},celery", "--loglevel", "INFO",
+            "--schedule", str(self.workdir / "beat-schedule"), "--pool", "prefork",
+            "--concurrency", "2", "--queues", f"{QUEUE},celery", "--loglevel", "INFO",
             "--without-gossip", "--without-mingle", "--hostname", "bench-webhooks@%h"])
         self._wait_until_ready()
 

@@ -197,7 +197,7 @@ def _is_timeout(exc: Exception) -> bool:
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, BudgetExceeded):
-        return "the fast path's time budget ran out"
+        return "the time budget ran out"
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         return f"{type(exc.orig).__name__}: {str(exc.orig).strip()}"
     return f"{type(exc).__name__}: {exc}"

@@ -87,9 +87,10 @@ class WorkerProcess:
         return "\n".join(self.lines[-count:])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker(app, database_url: str, redis_url: str) -> Iterator[WorkerProcess]:
-    """A real ``celery -A celery_worker worker`` on the test database and Redis."""
+    """A real ``celery -A celery_worker worker`` on the test database and Redis (stopped
+    after the module, so it does not load the machine for the rest of the suite)."""
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
            "CELERY_BROKER_URL": redis_url, "CLERK_WEBHOOK_SECRET": SECRET, **WORKER_SETTINGS}
     for name in ("APP_DATABASE_URL", "CLERK_ISSUER"):
@@ -97,7 +98,7 @@ def celery_worker(app, database_url: str, redis_url: str) -> Iterator[WorkerProc
     process = subprocess.Popen(
         # The prefork pool, as `make run` uses: children must get database pools of their own.
         [sys.executable, "-m", "celery", "-A", "celery_worker", "worker", "--pool", "prefork",
-         "--concurrency", "3", "--queues", WORKER_QUEUE, "--loglevel", "INFO",
+         "--concurrency", "2", "--queues", WORKER_QUEUE, "--loglevel", "INFO",
          "--without-gossip", "--without-mingle", "--without-heartbeat",
          "--hostname", f"identity-tests-{os.getpid()}@%h"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

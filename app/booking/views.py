@@ -12,6 +12,7 @@ Views are thin: read the request (``params``), call ``service``, render.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import NamedTuple
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
@@ -56,8 +57,22 @@ ZONE_COOKIE = "cc_tz"
 
 @bp.before_request
 def only_on_a_school_site():
-    if current_org() is None:
+    school = current_org()
+    if school is None:
         abort(404)
+    # What every page's frame shows, read once now: a booking that loses a race rolls its
+    # transaction back, which expires these objects, and the answer should not reload them.
+    membership = current_membership()
+    g.frame = Frame(school.name, school.time_zone,
+                    membership.role.value if membership is not None else None,
+                    current_user.first_name if current_user.is_authenticated else None)
+
+
+class Frame(NamedTuple):
+    school_name: str
+    time_zone: str
+    role: str | None
+    first_name: str | None
 
 
 @bp.errorhandler(BookingProblem)
@@ -70,10 +85,9 @@ def render(template: str, status: int = 200, **context):
     # FAB's navbar reads g.user, which FAB sets only for its own views.
     g.setdefault("user", current_user)
     appbuilder = current_app.appbuilder
-    school = current_org()
-    return render_template(template, appbuilder=appbuilder,
-                           base_template=appbuilder.base_template, school=school,
-                           student_zone=student_zone(school.time_zone), **context), status
+    return render_template(template, appbuilder=appbuilder, school=current_org(),
+                           frame=g.frame, student_zone=student_zone(g.frame.time_zone),
+                           **context), status
 
 
 def student_zone(school_zone: str) -> str | None:

@@ -122,9 +122,11 @@ def test_without_a_webhook_secret_the_endpoint_refuses(app, deliver, owner_db, m
     assert count_events(owner_db) == before
 
 
-def test_no_csrf_token_is_needed(deliver, app):
-    # The suite runs with WTF_CSRF_ENABLED off; the endpoint must not rely on either setting.
-    assert deliver(ClerkPerson().event()).status_code == 200
+def test_no_csrf_token_is_needed_with_csrf_protection_on(deliver, app, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # as in production
+    response = deliver(ClerkPerson().event())
+    assert response.status_code == 200, \
+        f"expected 200 without a CSRF token, got {response.status_code}"
 
 
 def test_repeated_delivery_answers_200_and_is_not_processed_again(deliver, stored, owner_db):

@@ -670,6 +670,8 @@ def reschedule_booking(attendee_id: int, *, actor: Membership, new_start: dateti
     old = attendee.booking
     appointment_type = old.appointment_type
     old_start, old_instructor = old.starts_at, old.instructor_id
+    if new_instructor_id not in (None, old_instructor) and actor.role != MembershipRole.ADMIN:
+        raise BookingProblem("Only the school can move a lesson to another instructor.", 403)
     candidates = [new_instructor_id or old_instructor]
     last_problem: BookingProblem | None = None
     for instructor_id in candidates:

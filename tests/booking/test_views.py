@@ -337,3 +337,17 @@ def test_another_schools_appointment_type_is_404_on_every_page(visit, yoga, path
 def test_booking_pages_do_not_exist_on_the_platform_domain(visit):
     assert visit(None).get("/book/").status_code == 404
     assert visit(None).get("/bookings/").status_code == 404
+
+
+def test_student_cannot_move_a_lesson_to_another_instructor(visit, music, free_slots, owner):
+    slot = free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara", mode="online")[0]
+    scott = free_slots(music, PIANO_30, days_ahead=FAR, instructor="Scott", mode="online")[0]
+    ada = visit("musicschool", ADA)
+    detail_url = book(ada, music, PIANO_30, slot).headers["Location"].split("?")[0]
+
+    response = ada.post(f"{detail_url}/reschedule", data={
+        "start": scott.start.isoformat(), "instructor": music.people["Scott"]})
+
+    assert response.status_code == 403
+    assert [(b.instructor_id, b.starts_at) for a, b in bookings_of(owner, music.people["Ada"])
+            if b.starts_at == slot.start] == [(music.people["Clara"], slot.start)]

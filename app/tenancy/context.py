@@ -47,24 +47,31 @@ def current_membership() -> Membership | None:
     return g.get("membership") if has_request_context() else None
 
 
-def _end_open_transaction() -> None:
+def _end_open_transaction(*, commit: bool = True) -> None:
     # The tenant is applied when a transaction begins, so switching it must not happen
     # in the middle of one.
     from app.extensions import db
 
     if db.session().in_transaction():
-        db.session.commit()
+        db.session.commit() if commit else db.session.rollback()
 
 
 @contextmanager
 def tenant(org_id: int | None) -> Iterator[None]:
-    """Scope the enclosed work (and every transaction it begins) to one school."""
+    """Scope the enclosed work (and every transaction it begins) to one school.
+
+    Work left open inside is committed when the block ends normally and rolled back when it
+    raises, so a failure never leaves half of it written."""
     _end_open_transaction()
     token = _current_org_id.set(org_id)
     try:
         yield
-    finally:
+    except BaseException:
+        _end_open_transaction(commit=False)
+        raise
+    else:
         _end_open_transaction()
+    finally:
         _current_org_id.reset(token)
 
 

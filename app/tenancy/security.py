@@ -17,12 +17,17 @@ class SchoolSecurityManager(SecurityManager):
         if not user.is_authenticated:
             return [self.get_public_role()]
         if has_request_context() and g.get("organization") is not None:
-            membership = g.get("membership")
-            if membership is None:
-                return []
-            role = self.find_role(membership.role.fab_role)
-            return [role] if role else []
+            # FAB asks once per menu item and per permission check; look the role up once.
+            if "school_roles" not in g:
+                g.school_roles = self._membership_roles(g.get("membership"))
+            return g.school_roles
         return super().get_user_roles(user)
+
+    def _membership_roles(self, membership) -> list:
+        if membership is None:
+            return []
+        role = self.find_role(membership.role.fab_role)
+        return [role] if role else []
 
     def ensure_roles(self) -> None:
         """Create FAB's roles (our FAB_ROLES, PlatformAdmin, Public) without touching the schema.

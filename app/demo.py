@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
@@ -22,6 +21,7 @@ from app.models import (
     MembershipRole,
     Organization,
 )
+from app.people import add_person, find_person
 from app.tenancy import tenant
 
 DEMO_PASSWORD = "coursecove-demo"
@@ -158,20 +158,9 @@ def demo_email(school: DemoSchool, first_name: str) -> str:
 
 
 def _user(email: str, first_name: str, last_name: str, roles: list | None = None) -> User:
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-    if user is None:
-        user = User(
-            username=email,
-            email=email,
-            first_name=first_name,
-            last_name=last_name,
-            active=True,
-            password=generate_password_hash(DEMO_PASSWORD),
-            roles=roles or [],
-        )
-        db.session.add(user)
-        db.session.flush()
-    return user
+    return find_person(email) or add_person(
+        email, first_name, last_name, password=DEMO_PASSWORD, roles=roles
+    )
 
 
 def _get_or_create(model, lookup: dict, defaults: dict | None = None):

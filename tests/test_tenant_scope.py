@@ -12,7 +12,9 @@ from app.tenancy import privileged, tenant
 
 def _locations_named(name: str) -> int:
     with privileged():
-        count = db.session.scalar(select(func.count()).select_from(Location).where(Location.name == name))
+        count = db.session.scalar(
+            select(func.count()).select_from(Location).where(Location.name == name)
+        )
         db.session.rollback()
     return count
 

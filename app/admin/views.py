@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
-
 from flask_appbuilder.models.sqla.filters import FilterEqual
-from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import (
     DataRequired,
@@ -29,6 +25,7 @@ from app.models import (
     MembershipRole,
     Organization,
 )
+from app.people import add_person, find_person, normalise_email
 from app.platform.views import valid_time_zone
 from app.tenancy import current_org_id
 from app.tenancy.views import TenantModelView, TenantSQLAInterface
@@ -196,18 +193,11 @@ class _PeopleView(TenantModelView):
 
     def pre_add(self, item: Membership) -> None:
         # populate_obj left the extra fields on the item as plain attributes.
-        email = item.person_email.strip().lower()
-        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+        email = normalise_email(item.person_email)
+        user = find_person(email)
         if user is None:
             # Created in the same transaction as the membership: both land or neither does.
-            user = User(
-                username=email,
-                email=email,
-                active=True,
-                first_name=item.first_name.strip(),
-                last_name=item.last_name.strip(),
-                password=generate_password_hash(item.password or secrets.token_urlsafe(16)),
-            )
+            user = add_person(email, item.first_name, item.last_name, password=item.password)
         elif db.session.scalar(
             select(Membership.id).where(
                 Membership.organization_id == current_org_id(),

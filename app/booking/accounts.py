@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import current_app, redirect, request
-from flask_appbuilder.security.sqla.models import User
 from flask_login import login_user
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
 from app.booking.forms import SignupForm
 from app.booking.views import bp, render
 from app.extensions import db, limiter
 from app.models import Membership, MembershipRole
+from app.people import add_person, find_person, normalise_email
 from app.tenancy import current_membership, current_org
 
 
@@ -50,8 +50,8 @@ def signup():
 def _join(form: SignupForm) -> str | None:
     """Create the account (or reuse it) and the student membership; sign in. None = done."""
     school = current_org()
-    email = form.email.data.strip().lower()
-    user = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email))
+    email = normalise_email(form.email.data)
+    user = find_person(email)
     if user is not None:
         if not user.password or not check_password_hash(user.password, form.password.data):
             return ("There is already an account with this email. Sign in instead, or use that "
@@ -59,12 +59,8 @@ def _join(form: SignupForm) -> str | None:
         if not user.active:
             return "This account is switched off; please contact the school."
     else:
-        user = User(username=email, email=email, active=True,
-                    first_name=form.first_name.data.strip(),
-                    last_name=form.last_name.data.strip(),
-                    password=generate_password_hash(form.password.data))
-        db.session.add(user)
-        db.session.flush()
+        user = add_person(email, form.first_name.data, form.last_name.data,
+                          password=form.password.data)
     existing = db.session.scalar(sa.select(Membership).where(
         Membership.organization_id == school.id, Membership.user_id == user.id))
     if existing is None:

@@ -28,6 +28,7 @@ from app.models import (
     Organization,
     User,
 )
+from app.people import add_person
 from app.tenancy.hosts import subdomain_problem
 
 
@@ -119,10 +120,8 @@ def sync_user(data: dict, version: datetime, school_id: int | None = None) -> st
                                        f"Clerk has not verified it; {clerk_id} was not linked.")
             user, action = holder, "linked to the existing account"
         else:
-            user = User(username=clerk_id, email=email, first_name=_name(data, "first_name"),
-                        last_name=_name(data, "last_name"), active=True, roles=[])
-            db.session.add(user)
-            db.session.flush()
+            user = add_person(email, _name(data, "first_name"), _name(data, "last_name"),
+                              username=clerk_id)
             action = "created"
         link = ClerkUser(clerk_user_id=clerk_id, user_id=user.id, clerk_updated_at=version)
         db.session.add(link)

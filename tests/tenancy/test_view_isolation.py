@@ -67,12 +67,17 @@ TENANT_VIEWS = [
         {"name": "Hijacked", "time_zone": "UTC"},
         unpermitted=("delete",),
     ),
-    TenantView("bookingview", Booking, {"meeting_link": "https://evil.example"},
-               unpermitted=("delete",)),
-    TenantView("bookingchangeview", BookingChange, {"details": "Hijacked"},
-               unpermitted=("edit", "delete")),
-    TenantView("workinghoursview", WorkingHours, {"weekday": "0", "start_time": "01:00",
-                                                  "end_time": "02:00"}),
+    TenantView(
+        "bookingview", Booking, {"meeting_link": "https://evil.example"}, unpermitted=("delete",)
+    ),
+    TenantView(
+        "bookingchangeview", BookingChange, {"details": "Hijacked"}, unpermitted=("edit", "delete")
+    ),
+    TenantView(
+        "workinghoursview",
+        WorkingHours,
+        {"weekday": "0", "start_time": "01:00", "end_time": "02:00"},
+    ),
     TenantView("hoursoverrideview", HoursOverride, {"start_time": "01:00", "end_time": "02:00"}),
     TenantView("timeoffview", TimeOff, {"reason": "Hijacked"}),
     TenantView("schoolclosureview", SchoolClosure, {"name": "Hijacked"}),

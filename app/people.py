@@ -1,0 +1,52 @@
+"""People: CourseCove accounts (FAB's global ``ab_user`` rows), found and created one way.
+
+Used by the admin panels, student sign-up, Clerk sync and the demo, so every account is
+keyed by its lower-cased e-mail and gets a hashed password the same way.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+from flask_appbuilder.security.sqla.models import Role, User
+from werkzeug.security import generate_password_hash
+
+from app.extensions import db
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_person(email: str) -> User | None:
+    email = normalise_email(email)
+    return db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email))
+
+
+def add_person(
+    email: str,
+    first_name: str,
+    last_name: str,
+    *,
+    password: str | None = None,
+    username: str | None = None,
+    roles: list[Role] | None = None,
+) -> User:
+    """A new active account in the current transaction (flushed, so it has an id).
+
+    Without a password it gets an unguessable one: the person signs in through Clerk, or an
+    admin gives them one later."""
+    email = normalise_email(email)
+    user = User(
+        username=username or email,
+        email=email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        active=True,
+        password=generate_password_hash(password or secrets.token_urlsafe(32)),
+        roles=roles or [],
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user

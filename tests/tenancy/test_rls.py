@@ -85,7 +85,8 @@ def test_inserting_a_row_for_another_school_fails(app_role, org_ids):
         app_role.execute(SET_ORG, {"org": str(org_ids["musicschool"])})
         app_role.execute(
             sa.text(
-                "INSERT INTO locations (organization_id, name, active) VALUES (:org, 'Smuggled', true)"
+                "INSERT INTO locations (organization_id, name, active) "
+                "VALUES (:org, 'Smuggled', true)"
             ),
             {"org": org_ids["yogastudio"]},
         )
@@ -128,8 +129,8 @@ def test_composite_foreign_key_refuses_a_cross_school_reference(owner_db, org_id
     with pytest.raises(DBAPIError, match="foreign key"):
         owner_db.execute(
             sa.text(
-                "INSERT INTO instructor_qualifications (organization_id, instructor_id, appointment_type_id) "
-                "VALUES (:o, :i, :t)"
+                "INSERT INTO instructor_qualifications "
+                "(organization_id, instructor_id, appointment_type_id) VALUES (:o, :i, :t)"
             ),
             {"o": music, "i": yoga_instructor, "t": music_type},
         )

@@ -21,6 +21,7 @@ from .local_time import (
     exists_locally,
     from_timestamp,
     local_date_of,
+    local_midnight_seconds,
     time_of_day,
     to_timestamp,
 )
@@ -32,12 +33,13 @@ from .model import (
     SlotQuery,
     _require_aware,
 )
-from .school import Busy, DayWindow, SchoolCalendar, _Index
+from .school import Busy, DayWindow, Ranges, SchoolCalendar, _Index
 
 MAX_QUERY_DAYS = 366
 _FOREVER = 2**62  # "no max advance": later than any timestamp
 
 Variant = tuple[LocationMode, int | None]  # (mode, location id when in person)
+Starts = range | list[int]  # start times (UTC seconds): a run of the grid, or listed one by one
 Offers = dict[int, int]  # instructor id -> seats left; filled in ascending id order
 
 
@@ -49,10 +51,9 @@ def available_slots(query: SlotQuery, school: SchoolCalendar, now: datetime) -> 
     _require_aware(now, "now")
     if (query.date_to_local - query.date_from_local).days > MAX_QUERY_DAYS:
         raise ValueError(f"ask for at most {MAX_QUERY_DAYS} days of slots at a time")
-    search = _Search(query, school._index, *_horizon(query.appointment_type, now))
-    days = _days(
-        query.date_from_local, query.date_to_local, search.earliest, search.latest, school._index
-    )
+    earliest, latest = _horizon(query.appointment_type, now)
+    days = _days(query.date_from_local, query.date_to_local, earliest, latest, school._index)
+    search = _Search(query, school._index, earliest, latest, days)
     for instructor_id in _instructors(query, school):
         for day_local in days:
             for window in school._index.day_windows(instructor_id, day_local):
@@ -212,16 +213,21 @@ def _query_variants(query: SlotQuery) -> list[Variant]:
 class _Search:
     """State of one available_slots call: the query, its limits and what was found so far.
 
-    Found offers are keyed by one int, start * width + variant number, with the variants
-    numbered in output order: cheap to build per offer and sorted in C at the end.
+    Grid offers are keyed by one int, start * width + variant number, with the variants
+    numbered in output order: cheap to build per offer and sorted in C at the end. Each key
+    holds the instructor ids in ascending order, all with the type's capacity in seats.
+    Open group sessions, whose seats differ, are kept apart until the end.
     """
 
-    def __init__(self, query: SlotQuery, index: _Index, earliest: int, latest: int) -> None:
+    def __init__(
+        self, query: SlotQuery, index: _Index, earliest: int, latest: int, days: list[date]
+    ) -> None:
         self.query = query
         self.spec = query.appointment_type
         self.index = index
         self.earliest = earliest
         self.latest = latest
+        self.span = _span_of_starts(days, earliest, latest)
         self.duration = self.spec.duration_minutes * 60
         self.step = self.spec.slot_step_minutes * 60
         self.before = self.spec.buffer_before_minutes * 60
@@ -230,10 +236,10 @@ class _Search:
         self.variant_list = _query_variants(query)
         self.variant_number = {v: n for n, v in enumerate(self.variant_list)}
         self.width = max(len(self.variant_list), 1)
-        self.found: dict[int, Offers] = {}
-        # Group sessions whose length differs from the type's: (start, variant, end) keys.
-        self.found_odd: dict[tuple[int, int, int], Offers] = {}
+        self.found: dict[int, list[int]] = {}
+        self.sessions: dict[tuple[int, int, int], Offers] = {}  # (start, variant, end) keys
         self._window_variants: dict[tuple, list[int]] = {}
+        self._blocked: dict[int, Ranges] = {}
 
     def variants(self, window: DayWindow) -> list[int]:
         """Numbers of the (mode, location) choices this window offers for the query."""
@@ -250,60 +256,52 @@ class _Search:
         variants = self.variants(window)
         if not variants:
             return
-        seats, width, found = self.spec.capacity, self.width, self.found
-        for start in self.free_starts(instructor_id, window):
-            base = start * width
+        found, width = self.found, self.width
+        for starts in self.free_starts(instructor_id, window):
             for number in variants:
-                offers = found.get(base + number)  # not setdefault: it builds a dict per call
-                if offers is None:
-                    found[base + number] = {instructor_id: seats}
-                else:
-                    offers[instructor_id] = seats
+                for key in _keys(starts, number, width):
+                    offered_to = found.get(key)  # not setdefault: it builds a list per call
+                    if offered_to is None:
+                        found[key] = [instructor_id]
+                    elif offered_to[-1] != instructor_id:  # overlapping windows, same start
+                        offered_to.append(instructor_id)
         if self.spec.is_group:
             self.collect_open_sessions(instructor_id, window)
 
-    def add(self, instructor_id: int, start: int, number: int, end: int, seats: int) -> None:
-        if end == start + self.duration:
-            self.found.setdefault(start * self.width + number, {})[instructor_id] = seats
-        else:
-            self.found_odd.setdefault((start, number, end), {})[instructor_id] = seats
-
-    def slots(self) -> list[Slot]:
-        width, duration = self.width, self.duration
-        entries = [
-            (key // width, key % width, key // width + duration, self.found[key])
-            for key in sorted(self.found)
-        ]
-        if self.found_odd:
-            entries += [(*key, offers) for key, offers in self.found_odd.items()]
-            entries.sort(key=lambda e: e[:3])
-        return _to_slots(entries, self.variant_list)
-
-    def free_starts(self, instructor_id: int, window: DayWindow) -> list[int]:
+    def free_starts(self, instructor_id: int, window: DayWindow) -> list[Starts]:
+        """The window's free grid starts, as a few runs."""
         lo = max(window.start_ts, self.earliest)
         hi = min(window.end_ts - self.duration, self.latest)
         if lo > hi:
             return []
-        allowed = _subtract(lo, hi, self.forbidden_starts(instructor_id, lo, hi))
+        allowed = _unblocked(lo, hi, self.blocked(instructor_id))
         if window.steady:
-            return [s for a, b in allowed for s in _grid(window.start_ts, self.step, a, b)]
-        return [s for s in _wall_grid(self.index, window, self.step) if _inside(s, allowed)]
+            return [_grid(window.start_ts, self.step, a, b) for a, b in allowed]
+        return [[s for s in _wall_grid(self.index, window, self.step) if _inside(s, allowed)]]
 
-    def forbidden_starts(self, instructor_id: int, lo: int, hi: int) -> list[tuple[int, int]]:
-        """Closed intervals of start times that time off, closures or bookings rule out."""
+    def blocked(self, instructor_id: int) -> Ranges:
+        """Start times the instructor cannot take anywhere in the search, worked out once."""
+        found = self._blocked.get(instructor_id)
+        if found is None:
+            found = self._blocked[instructor_id] = Ranges(self.blocked_starts(instructor_id))
+        return found
+
+    def blocked_starts(self, instructor_id: int) -> list[tuple[int, int]]:
+        """[from, to) ranges of start times that time off, closures or bookings rule out."""
         duration, before, after = self.duration, self.before, self.after
-        forbidden = []
+        lo, hi = self.span
+        blocked = []
         # The lesson itself must not touch time off or a closure; its buffers may.
         for ranges in (self.index.closures, self.index.instructor_away(instructor_id)):
             for off_start, off_end in ranges.overlapping(lo, hi + duration):
-                forbidden.append((off_start - duration + 1, off_end - 1))
+                blocked.append((off_start - duration + 1, off_end))
         # Buffered ranges must not overlap: start - before < occ_end, occ_start < end + after.
-        for row in self.index.bookings_of(instructor_id).near(lo - before, hi + duration + after):
-            if row.booking.id is None or row.booking.id not in self.excluded:
-                forbidden.append(
-                    (row.occupied_start - duration - after + 1, row.occupied_end + before - 1)
-                )
-        return forbidden
+        rows = self.index.bookings_of(instructor_id).near(lo - before, hi + duration + after)
+        if self.excluded:  # rescheduling: the booking being moved is no obstacle
+            rows = [r for r in rows if r.booking.id is None or r.booking.id not in self.excluded]
+        reach = duration + after - 1  # a start this much before a booking already overlaps it
+        blocked += [(r.occupied_start - reach, r.occupied_end + before) for r in rows]
+        return blocked
 
     def collect_open_sessions(self, instructor_id: int, window: DayWindow) -> None:
         """Offer existing sessions of this type that still have seats, even off the grid."""
@@ -320,28 +318,104 @@ class _Search:
                 continue
             if _session_clashes(self.index, self.query, instructor_id, rows):
                 continue
-            self.add(instructor_id, start, number, end, seats)
+            self.sessions.setdefault((start, number, end), {})[instructor_id] = seats
+
+    def slots(self) -> list[Slot]:
+        if self.sessions:
+            return self.slots_with_sessions()
+        return self.grid_slots()
+
+    def grid_slots(self) -> list[Slot]:
+        """The usual case: only grid offers, every instructor with the type's capacity."""
+        width, duration, variants = self.width, self.duration, self.variant_list
+        seats = self.spec.capacity
+        moments = _Moments()
+        # Many slots go to the same few instructors: they share the tuples.
+        shared: dict[tuple[int, ...], tuple[tuple[int, int], ...]] = {}
+        slots = []
+        for key in sorted(self.found):
+            start, number = divmod(key, width)
+            instructor_ids = tuple(self.found[key])
+            by_instructor = shared.get(instructor_ids)
+            if by_instructor is None:
+                by_instructor = shared[instructor_ids] = tuple((i, seats) for i in instructor_ids)
+            mode, location_id = variants[number]
+            slots.append(
+                Slot(
+                    moments[start],
+                    moments[start + duration],
+                    mode,
+                    location_id,
+                    instructor_ids,
+                    seats,
+                    by_instructor,
+                )
+            )
+        return slots
+
+    def slots_with_sessions(self) -> list[Slot]:
+        """Grid offers and open group sessions in output order; a session at a grid slot
+        (same start and length) joins it."""
+        width, duration, seats = self.width, self.duration, self.spec.capacity
+        merged: dict[tuple[int, int, int], Offers] = {}
+        for key, instructor_ids in self.found.items():
+            start, number = divmod(key, width)
+            merged[(start, number, start + duration)] = dict.fromkeys(instructor_ids, seats)
+        for key, session_seats in self.sessions.items():
+            merged.setdefault(key, {}).update(session_seats)
+        moments = _Moments()
+        slots = []
+        for (start, number, end), seats_left in sorted(merged.items()):
+            instructor_ids = tuple(sorted(seats_left))
+            mode, location_id = self.variant_list[number]
+            slots.append(
+                Slot(
+                    moments[start],
+                    moments[end],
+                    mode,
+                    location_id,
+                    instructor_ids,
+                    max(seats_left.values()),
+                    tuple((i, seats_left[i]) for i in instructor_ids),
+                )
+            )
+        return slots
 
 
 # --- grid helpers ----------------------------------------------------------------------
 
 
-def _subtract(lo: int, hi: int, forbidden: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """[lo, hi] minus the forbidden closed intervals, as closed intervals."""
+def _span_of_starts(days: list[date], earliest: int, latest: int) -> tuple[int, int]:
+    """UTC seconds that hold every start the search can offer: the query's local days, with
+    a day's margin for the zone's offset, cut by the notice and advance limits."""
+    if not days:
+        return earliest, earliest
+    first = local_midnight_seconds(days[0]) - 86400
+    stop = local_midnight_seconds(days[-1]) + 2 * 86400
+    return max(first, earliest), min(stop, latest)
+
+
+def _unblocked(lo: int, hi: int, blocked: Ranges) -> list[tuple[int, int]]:
+    """[lo, hi] minus the blocked ranges, as closed intervals."""
     allowed = []
     cursor = lo
-    for a, b in sorted(forbidden):
-        if b < cursor:
-            continue
-        if a > hi:
-            break
+    for a, b in blocked.overlapping(lo, hi + 1):  # merged and sorted
         if a > cursor:
             allowed.append((cursor, a - 1))
-        cursor = b + 1
-        if cursor > hi:
-            return allowed
-    allowed.append((cursor, hi))
+        cursor = max(cursor, b)
+    if cursor <= hi:
+        allowed.append((cursor, hi))
     return allowed
+
+
+def _keys(starts: Starts, number: int, width: int) -> Iterable[int]:
+    """The offer keys of these starts in one variant: a run of grid starts is a run of keys,
+    so a steady day's keys cost nothing to list."""
+    if isinstance(starts, range):
+        return range(
+            starts.start * width + number, starts.stop * width + number, starts.step * width
+        )
+    return [start * width + number for start in starts]
 
 
 def _grid(anchor: int, step: int, a: int, b: int) -> range:
@@ -433,29 +507,12 @@ def _away_refusal(index: _Index, instructor_id: int, start: int, end: int) -> Re
 # --- results ------------------------------------------------------------------------------
 
 
-def _to_slots(entries: list[tuple[int, int, int, Offers]], variants: list[Variant]) -> list[Slot]:
-    moments: dict[int, datetime] = {}  # one datetime object per distinct instant
-    slots = []
-    for start, number, end, offers in entries:
-        start_at = moments.get(start)
-        if start_at is None:
-            start_at = moments[start] = from_timestamp(start)
-        end_at = moments.get(end)
-        if end_at is None:
-            end_at = moments[end] = from_timestamp(end)
-        mode, location_id = variants[number]
-        slots.append(
-            Slot(
-                start_at,
-                end_at,
-                mode,
-                location_id,
-                tuple(offers),
-                max(offers.values()),
-                tuple(offers.items()),
-            )
-        )
-    return slots
+class _Moments(dict[int, datetime]):
+    """UTC datetimes by timestamp, made on first use: one object per distinct instant."""
+
+    def __missing__(self, timestamp: int) -> datetime:
+        moment = self[timestamp] = from_timestamp(timestamp)
+        return moment
 
 
 # --- why not? -----------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from math import ceil, floor
 from operator import itemgetter
 from types import MappingProxyType
 from typing import NamedTuple
@@ -76,14 +75,17 @@ class Ranges:
     __slots__ = ("ends", "starts")
 
     def __init__(self, ranges: Iterable[tuple[int, int]]) -> None:
-        merged: list[list[int]] = []
+        starts: list[int] = []
+        ends: list[int] = []
         for start, end in sorted(ranges):
-            if merged and start <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], end)
+            if ends and start <= ends[-1]:  # overlaps or touches the last one: extend it
+                if end > ends[-1]:
+                    ends[-1] = end
             else:
-                merged.append([start, end])
-        self.starts = [r[0] for r in merged]
-        self.ends = [r[1] for r in merged]
+                starts.append(start)
+                ends.append(end)
+        self.starts = starts
+        self.ends = ends
 
     def overlapping(self, start: int, end: int) -> list[tuple[int, int]]:
         """Ranges that overlap [start, end) (touching does not count)."""
@@ -130,7 +132,7 @@ def _busy(b: BusyBooking) -> Busy:
     start_at, end_at = b.start, b.end
     if start_at.tzinfo is None or end_at.tzinfo is None:
         raise ValueError(f"booking times must be timezone-aware: {b!r}")
-    start, end = floor(start_at.timestamp()), ceil(end_at.timestamp())
+    start, end = to_timestamp(start_at), to_timestamp_up(end_at)
     if end <= start:
         raise ValueError(f"a booking must end after it starts: {b!r}")
     return Busy(
@@ -201,6 +203,8 @@ class _Index:
         self._busy: dict[int, InstructorBookings] = {}
         self._day_cache: dict[tuple[int, date], tuple[DayWindow, ...]] = {}
         self._weekly_cache: dict[tuple[int, ...], tuple[WallWindow, ...]] = {}
+        # (instructor, weekday) -> joined hours, where no window has effective dates.
+        self._every_week: dict[tuple[int, int], tuple[WallWindow, ...]] = {}
 
     def instructor_away(self, instructor_id: int) -> Ranges:
         return self.away.get(instructor_id, _NO_RANGES)
@@ -244,12 +248,19 @@ class _Index:
         weekly = self.weekly.get(instructor_id)
         if not weekly:
             return ()
-        in_effect = tuple(w for w in weekly[day_local.weekday()] if w.applies_on(day_local))
+        weekday = day_local.weekday()
+        joined = self._every_week.get((instructor_id, weekday))
+        if joined is not None:
+            return joined
+        windows = weekly[weekday]
+        in_effect = tuple(w for w in windows if w.applies_on(day_local))
         # The same weekly pattern repeats every week: join it once, keyed by identity.
         key = tuple(map(id, in_effect))
         joined = self._weekly_cache.get(key)
         if joined is None:
             joined = self._weekly_cache[key] = _join_touching(in_effect)
+        if all(w.effective_from is None and w.effective_until is None for w in windows):
+            self._every_week[(instructor_id, weekday)] = joined  # no dates to check next time
         return joined
 
     def _change_day_window(

@@ -73,7 +73,7 @@ class TimeOffForm(FlaskForm):
 
 
 class DeleteForm(FlaskForm):
-    pass
+    """No fields: only the CSRF token that guards a delete button."""
 
 
 def _me() -> Membership:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from .local_time import (
     exists_locally,
@@ -53,8 +54,9 @@ def available_slots(query: SlotQuery, school: SchoolCalendar, now: datetime) -> 
         raise ValueError(f"ask for at most {MAX_QUERY_DAYS} days of slots at a time")
     earliest, latest = _horizon(query.appointment_type, now)
     days = _days(query.date_from_local, query.date_to_local, earliest, latest, school._index)
-    search = _Search(query, school._index, earliest, latest, days)
-    for instructor_id in _instructors(query, school):
+    instructors = _instructors(query, school)
+    search = _Search(query, school._index, earliest, latest, days, instructors)
+    for instructor_id in instructors:
         for day_local in days:
             for window in school._index.day_windows(instructor_id, day_local):
                 search.collect_window(instructor_id, window)
@@ -215,12 +217,18 @@ class _Search:
 
     Grid offers are keyed by one int, start * width + variant number, with the variants
     numbered in output order: cheap to build per offer and sorted in C at the end. Each key
-    holds the instructor ids in ascending order, all with the type's capacity in seats.
-    Open group sessions, whose seats differ, are kept apart until the end.
+    holds a bit mask of the instructors offered (see ``_Teams``), all with the type's
+    capacity in seats. Open group sessions, whose seats differ, are kept apart until the end.
     """
 
     def __init__(
-        self, query: SlotQuery, index: _Index, earliest: int, latest: int, days: list[date]
+        self,
+        query: SlotQuery,
+        index: _Index,
+        earliest: int,
+        latest: int,
+        days: list[date],
+        instructors: list[int],
     ) -> None:
         self.query = query
         self.spec = query.appointment_type
@@ -233,10 +241,12 @@ class _Search:
         self.before = self.spec.buffer_before_minutes * 60
         self.after = self.spec.buffer_after_minutes * 60
         self.excluded = query.exclude_booking_ids
+        self.is_group = self.spec.is_group
         self.variant_list = _query_variants(query)
         self.variant_number = {v: n for n, v in enumerate(self.variant_list)}
         self.width = max(len(self.variant_list), 1)
-        self.found: dict[int, list[int]] = {}
+        self.teams = _Teams(instructors, self.spec.capacity)
+        self.found: dict[int, int] = {}  # offer key -> mask of the instructors offered
         self.sessions: dict[tuple[int, int, int], Offers] = {}  # (start, variant, end) keys
         self._window_variants: dict[tuple, list[int]] = {}
         self._blocked: dict[int, Ranges] = {}
@@ -256,16 +266,13 @@ class _Search:
         variants = self.variants(window)
         if not variants:
             return
-        found, width = self.found, self.width
+        found, width, get = self.found, self.width, self.found.get
+        bit = self.teams.bit[instructor_id]  # OR-ing it in also absorbs overlapping windows
         for starts in self.free_starts(instructor_id, window):
             for number in variants:
                 for key in _keys(starts, number, width):
-                    offered_to = found.get(key)  # not setdefault: it builds a list per call
-                    if offered_to is None:
-                        found[key] = [instructor_id]
-                    elif offered_to[-1] != instructor_id:  # overlapping windows, same start
-                        offered_to.append(instructor_id)
-        if self.spec.is_group:
+                    found[key] = get(key, 0) | bit
+        if self.is_group:
             self.collect_open_sessions(instructor_id, window)
 
     def free_starts(self, instructor_id: int, window: DayWindow) -> list[Starts]:
@@ -327,28 +334,21 @@ class _Search:
 
     def grid_slots(self) -> list[Slot]:
         """The usual case: only grid offers, every instructor with the type's capacity."""
-        width, duration, variants = self.width, self.duration, self.variant_list
-        seats = self.spec.capacity
+        found, width, duration, variants = self.found, self.width, self.duration, self.variant_list
+        seats, teams = self.spec.capacity, self.teams
         moments = _Moments()
-        # Many slots go to the same few instructors: they share the tuples.
-        shared: dict[tuple[int, ...], tuple[tuple[int, int], ...]] = {}
         slots = []
-        for key in sorted(self.found):
+        start_at = end_at = None
+        last_start = None
+        for key in sorted(found):
             start, number = divmod(key, width)
-            instructor_ids = tuple(self.found[key])
-            by_instructor = shared.get(instructor_ids)
-            if by_instructor is None:
-                by_instructor = shared[instructor_ids] = tuple((i, seats) for i in instructor_ids)
+            if start != last_start:  # keys of one start are adjacent: one lookup for them all
+                last_start, start_at, end_at = start, moments[start], moments[start + duration]
+            instructor_ids, by_instructor = teams[found[key]]
             mode, location_id = variants[number]
             slots.append(
-                Slot(
-                    moments[start],
-                    moments[start + duration],
-                    mode,
-                    location_id,
-                    instructor_ids,
-                    seats,
-                    by_instructor,
+                _new_slot(
+                    (start_at, end_at, mode, location_id, instructor_ids, seats, by_instructor)
                 )
             )
         return slots
@@ -358,8 +358,9 @@ class _Search:
         (same start and length) joins it."""
         width, duration, seats = self.width, self.duration, self.spec.capacity
         merged: dict[tuple[int, int, int], Offers] = {}
-        for key, instructor_ids in self.found.items():
+        for key, mask in self.found.items():
             start, number = divmod(key, width)
+            instructor_ids, _ = self.teams[mask]
             merged[(start, number, start + duration)] = dict.fromkeys(instructor_ids, seats)
         for key, session_seats in self.sessions.items():
             merged.setdefault(key, {}).update(session_seats)
@@ -505,6 +506,37 @@ def _away_refusal(index: _Index, instructor_id: int, start: int, end: int) -> Re
 
 
 # --- results ------------------------------------------------------------------------------
+
+
+_new_slot = partial(tuple.__new__, Slot)  # Slot(...) without its Python-level __new__
+
+
+class _Teams(dict[int, tuple[tuple[int, ...], tuple[tuple[int, int], ...]]]):
+    """The instructors behind an offer's bit mask: (instructor ids, (id, seats) pairs).
+
+    Instructor n of the sorted list is bit n, so a mask lists them in ascending order. A
+    mask is worked out on first use; the many slots offered to the same few instructors
+    share its tuples.
+    """
+
+    def __init__(self, instructors: list[int], seats: int) -> None:
+        super().__init__()
+        self.ids = instructors
+        self.bit = {instructor_id: 1 << n for n, instructor_id in enumerate(instructors)}
+        self.seats = seats
+
+    def __missing__(self, mask: int) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
+        instructor_ids = tuple(self.ids[n] for n in _set_bits(mask))
+        team = self[mask] = instructor_ids, tuple((i, self.seats) for i in instructor_ids)
+        return team
+
+
+def _set_bits(mask: int) -> Iterable[int]:
+    """Positions of the 1 bits, lowest first; work grows with the bits set, not the width."""
+    while mask:
+        lowest = mask & -mask
+        yield lowest.bit_length() - 1
+        mask ^= lowest
 
 
 class _Moments(dict[int, datetime]):

@@ -36,6 +36,17 @@ def _epochs_of_utc_zones() -> dict[tzinfo | None, datetime]:
 
 
 _UTC_EPOCHS = _epochs_of_utc_zones()
+_EPOCH = _UTC_EPOCHS[UTC]
+
+
+def epoch_to_subtract(zone: tzinfo | None) -> datetime:
+    """1970-01-01 UTC, in ``zone`` when that is a UTC zone (the fast case, see above).
+
+    ``(moment - epoch) // timedelta(seconds=1)`` is then the exact floor timestamp of any
+    aware moment (Python subtracts aware datetimes of different zones by their offsets),
+    and raises TypeError for a naive one.
+    """
+    return _UTC_EPOCHS.get(zone, _EPOCH)
 
 
 @lru_cache(maxsize=64)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
+from functools import lru_cache
 from typing import NamedTuple
 
 
@@ -33,6 +34,17 @@ _MODE_LABELS = {
 }
 
 ALL_MODES: frozenset[LocationMode] = frozenset(LocationMode)
+
+
+@lru_cache(maxsize=64)
+def as_modes(modes: frozenset[str]) -> frozenset[LocationMode]:
+    """Mode names as LocationModes (ValueError for an unknown one).
+
+    Cached: a school's hours repeat a handful of mode sets, and a calendar builds a window
+    per row. A str and its LocationMode hash and compare alike, so either spelling finds
+    the converted set.
+    """
+    return frozenset(LocationMode(m) for m in modes)
 
 
 class Refusal(StrEnum):
@@ -113,7 +125,7 @@ class WorkingWindow:
     effective_until: date | None = None  # inclusive
 
     def __post_init__(self) -> None:
-        _set(self, "modes", frozenset(LocationMode(m) for m in self.modes))
+        _set(self, "modes", as_modes(frozenset(self.modes)))
 
     def applies_on(self, day_local: date) -> bool:
         if day_local.weekday() != self.weekday:
@@ -142,9 +154,7 @@ class DateOverride:
 
     def __post_init__(self) -> None:
         windows = tuple(OverrideWindow(*w) for w in self.windows)
-        windows = tuple(
-            w._replace(modes=frozenset(LocationMode(m) for m in w.modes)) for w in windows
-        )
+        windows = tuple(w._replace(modes=as_modes(frozenset(w.modes))) for w in windows)
         _set(self, "windows", windows)
 
 

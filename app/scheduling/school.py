@@ -11,13 +11,15 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
-from operator import itemgetter
+from datetime import date, timedelta
+from functools import partial
+from operator import itemgetter, sub
 from types import MappingProxyType
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from .local_time import (
+    epoch_to_subtract,
     local_midnight_seconds,
     local_to_utc,
     school_zone,
@@ -35,6 +37,8 @@ from .model import (
     TimeOff,
     WorkingWindow,
 )
+
+_SECOND = timedelta(seconds=1)
 
 
 class DayWindow(NamedTuple):
@@ -110,11 +114,11 @@ class InstructorBookings:
     __slots__ = ("longest", "occupied_starts", "rows")
 
     def __init__(self, bookings: Iterable[BusyBooking]) -> None:
-        rows = [_busy(b) for b in bookings]
-        rows.sort(key=_by_occupied_range)  # never compare the bookings themselves
+        rows = _busy_rows(bookings)
+        rows.sort(key=_by_occupied_start)  # never compare the bookings themselves
         self.rows = rows
-        self.occupied_starts = [r.occupied_start for r in rows]
-        self.longest = max((r.occupied_end - r.occupied_start for r in rows), default=0)
+        self.occupied_starts = starts = [r.occupied_start for r in rows]
+        self.longest = max(map(sub, [r.occupied_end for r in rows], starts), default=0)
 
     def near(self, start: int, end: int) -> list[Busy]:
         """Rows whose occupied range may overlap [start, end); callers test each exactly."""
@@ -123,21 +127,34 @@ class InstructorBookings:
         return self.rows[lo:hi]
 
 
-_by_occupied_range = itemgetter(0, 1)
+_by_occupied_start = itemgetter(0)  # an int key: cheaper than (start, end)
+_new_busy = partial(tuple.__new__, Busy)  # Busy(...) without its Python-level __new__
 
 
-def _busy(b: BusyBooking) -> Busy:
-    # Checked here rather than in BusyBooking: thousands are built per request, and this
-    # loop touches each one anyway. Starts round down and ends up, never shrinking a booking.
-    start_at, end_at = b.start, b.end
-    if start_at.tzinfo is None or end_at.tzinfo is None:
-        raise ValueError(f"booking times must be timezone-aware: {b!r}")
-    start, end = to_timestamp(start_at), to_timestamp_up(end_at)
-    if end <= start:
-        raise ValueError(f"a booking must end after it starts: {b!r}")
-    return Busy(
-        start - b.buffer_before_minutes * 60, end + b.buffer_after_minutes * 60, start, end, b
-    )
+def _busy_rows(bookings: Iterable[BusyBooking]) -> list[Busy]:
+    """Bookings as UTC seconds; starts round down and ends up, never shrinking a booking.
+
+    Thousands per request, so the conversion is inlined: subtracting an epoch in the rows'
+    own zone (see ``epoch_to_subtract``) is the cheapest exact way from a datetime to seconds.
+    Values are checked here rather than in BusyBooking, as this loop touches each one anyway.
+    """
+    rows = []
+    zone, epoch = None, epoch_to_subtract(None)
+    for b in bookings:
+        start_at, end_at = b.start, b.end
+        if start_at.tzinfo is not zone:  # rows of one query share their zone object
+            zone = start_at.tzinfo
+            epoch = epoch_to_subtract(zone)
+        try:
+            start = (start_at - epoch) // _SECOND
+            end = -((epoch - end_at) // _SECOND)
+        except TypeError:  # naive minus aware
+            raise ValueError(f"booking times must be timezone-aware: {b!r}") from None
+        if end <= start:
+            raise ValueError(f"a booking must end after it starts: {b!r}")
+        occupied = (start - b.buffer_before_minutes * 60, end + b.buffer_after_minutes * 60)
+        rows.append(_new_busy((*occupied, start, end, b)))
+    return rows
 
 
 _NO_BOOKINGS = InstructorBookings(())
@@ -202,6 +219,7 @@ class _Index:
             self._raw_bookings[b.instructor_id].append(b)
         self._busy: dict[int, InstructorBookings] = {}
         self._day_cache: dict[tuple[int, date], tuple[DayWindow, ...]] = {}
+        self._same_hours: dict[tuple[tuple[WallWindow, ...], date], tuple[DayWindow, ...]] = {}
         self._weekly_cache: dict[tuple[int, ...], tuple[WallWindow, ...]] = {}
         # (instructor, weekday) -> joined hours, where no window has effective dates.
         self._every_week: dict[tuple[int, int], tuple[WallWindow, ...]] = {}
@@ -232,6 +250,14 @@ class _Index:
         walls = self._wall_windows(instructor_id, day_local)
         if not walls:
             return ()
+        # A DayWindow names no instructor: those with the same hours share that day's.
+        key = (walls, day_local)
+        shared = self._same_hours.get(key)
+        if shared is None:
+            shared = self._same_hours[key] = self._in_utc(walls, day_local)
+        return shared
+
+    def _in_utc(self, walls: tuple[WallWindow, ...], day_local: date) -> tuple[DayWindow, ...]:
         offset = steady_offset_seconds(day_local, self.tz)
         if offset is None:
             return tuple(self._change_day_window(day_local, *w) for w in walls)

@@ -6,13 +6,16 @@ keyed by its lower-cased e-mail and gets a hashed password the same way.
 
 from __future__ import annotations
 
-import secrets
-
 import sqlalchemy as sa
 from flask_appbuilder.security.sqla.models import Role, User
 from werkzeug.security import generate_password_hash
 
 from app.extensions import db
+
+# Not a hash (no "$"), so werkzeug's check_password_hash refuses it at once: password sign-in
+# is impossible, and unlike hashing a random secret it costs nothing (scrypt is ~50 ms, on
+# the webhook fast path for every person Clerk creates).
+NO_PASSWORD = "!no-password"
 
 
 def normalise_email(email: str) -> str:
@@ -35,8 +38,8 @@ def add_person(
 ) -> User:
     """A new active account in the current transaction (flushed, so it has an id).
 
-    Without a password it gets an unguessable one: the person signs in through Clerk, or an
-    admin gives them one later."""
+    Without a password, password sign-in is impossible: the person signs in through Clerk,
+    or an admin gives them a password later."""
     email = normalise_email(email)
     user = User(
         username=username or email,
@@ -44,7 +47,7 @@ def add_person(
         first_name=first_name.strip(),
         last_name=last_name.strip(),
         active=True,
-        password=generate_password_hash(password or secrets.token_urlsafe(32)),
+        password=generate_password_hash(password) if password else NO_PASSWORD,
         roles=roles or [],
     )
     db.session.add(user)

@@ -16,8 +16,9 @@ from flask import current_app
 log = logging.getLogger(__name__)
 
 
-def send_mail(to: str | Iterable[str], subject: str, body: str, *,
-              reply_to: str | None = None) -> None:
+def send_mail(
+    to: str | Iterable[str], subject: str, body: str, *, reply_to: str | None = None
+) -> None:
     """Send one plain-text message; raises ``OSError`` / ``smtplib.SMTPException`` on failure."""
     config = current_app.config
     recipients = [to] if isinstance(to, str) else list(to)
@@ -28,8 +29,9 @@ def send_mail(to: str | Iterable[str], subject: str, body: str, *,
     if reply_to:
         message["Reply-To"] = reply_to
     message.set_content(body)
-    with smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]),
-                      timeout=float(config.get("SMTP_TIMEOUT", 10))) as smtp:
+    with smtplib.SMTP(
+        config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=float(config.get("SMTP_TIMEOUT", 10))
+    ) as smtp:
         if config.get("SMTP_STARTTLS"):
             smtp.starttls()
         if config.get("SMTP_USERNAME"):

@@ -96,8 +96,15 @@ def build_app(database_url: str):
     from app.database import prepare_database
     from config import Config
 
-    app = create_app(Config, {"DATABASE_URL": database_url, "APP_DOMAIN": DOMAIN,
-                              "LOG_LEVEL": "WARNING", "RATELIMIT_ENABLED": False})
+    app = create_app(
+        Config,
+        {
+            "DATABASE_URL": database_url,
+            "APP_DOMAIN": DOMAIN,
+            "LOG_LEVEL": "WARNING",
+            "RATELIMIT_ENABLED": False,
+        },
+    )
     prepare_database(app)
     return app
 
@@ -138,9 +145,17 @@ def build_school(app, rng: random.Random) -> dict:
         password = generate_password_hash("bench-password", method="pbkdf2:sha256:1000")
 
         def people(prefix: str, count: int, role: MembershipRole) -> list[int]:
-            users = [User(username=f"{prefix}{n}@bench.test", email=f"{prefix}{n}@bench.test",
-                          first_name=prefix.title(), last_name=str(n), active=True,
-                          password=password) for n in range(count)]
+            users = [
+                User(
+                    username=f"{prefix}{n}@bench.test",
+                    email=f"{prefix}{n}@bench.test",
+                    first_name=prefix.title(),
+                    last_name=str(n),
+                    active=True,
+                    password=password,
+                )
+                for n in range(count)
+            ]
             session.add_all(users)
             session.flush()
             members = [Membership(organization_id=org.id, user_id=u.id, role=role) for u in users]
@@ -156,60 +171,120 @@ def build_school(app, rng: random.Random) -> dict:
         types = {}
         for name, minutes, capacity, modes, after in TYPES:
             kind = AppointmentType(
-                organization_id=org.id, name=name, duration_minutes=minutes, capacity=capacity,
-                location_modes=modes, buffer_after_minutes=after, buffer_before_minutes=0,
-                price_cents=5000, currency="USD", min_notice_hours=12, max_advance_days=90,
-                cancellation_cutoff_hours=24, slot_step_minutes=15, color="#2563eb")
+                organization_id=org.id,
+                name=name,
+                duration_minutes=minutes,
+                capacity=capacity,
+                location_modes=modes,
+                buffer_after_minutes=after,
+                buffer_before_minutes=0,
+                price_cents=5000,
+                currency="USD",
+                min_notice_hours=12,
+                max_advance_days=90,
+                cancellation_cutoff_hours=24,
+                slot_step_minutes=15,
+                color="#2563eb",
+            )
             session.add(kind)
             session.flush()
             types[name] = kind
             if "in_person" in modes:
-                session.execute(sa.insert(appointment_type_locations), [
-                    {"organization_id": org.id, "appointment_type_id": kind.id,
-                     "location_id": loc.id} for loc in locations])
+                session.execute(
+                    sa.insert(appointment_type_locations),
+                    [
+                        {
+                            "organization_id": org.id,
+                            "appointment_type_id": kind.id,
+                            "location_id": loc.id,
+                        }
+                        for loc in locations
+                    ],
+                )
         for n, instructor in enumerate(instructors):
             taught = {ASKED} if n < QUALIFIED else set()
             taught |= set(rng.sample([t[0] for t in TYPES], 3))
-            session.add_all(InstructorQualification(organization_id=org.id,
-                                                    instructor_id=instructor,
-                                                    appointment_type_id=types[name].id)
-                            for name in sorted(taught))
+            session.add_all(
+                InstructorQualification(
+                    organization_id=org.id,
+                    instructor_id=instructor,
+                    appointment_type_id=types[name].id,
+                )
+                for name in sorted(taught)
+            )
         hours = []
         for n, instructor in enumerate(instructors):
             place = locations[n % 3].id
             for weekday in range(5):
-                hours.append(dict(instructor_id=instructor, weekday=weekday,
-                                  start_time=clock(9), end_time=clock(12), location_id=place,
-                                  location_modes=["in_person", "online", "at_home"]))
-                hours.append(dict(instructor_id=instructor, weekday=weekday,
-                                  start_time=clock(13), end_time=clock(18, 30), location_id=None,
-                                  location_modes=["in_person", "online", "at_home"]))
-            hours.append(dict(instructor_id=instructor, weekday=5, start_time=clock(10),
-                              end_time=clock(14), location_id=None, location_modes=["online"]))
-        session.execute(sa.insert(WorkingHours),
-                        [{"organization_id": org.id, **h} for h in hours])
+                hours.append(
+                    dict(
+                        instructor_id=instructor,
+                        weekday=weekday,
+                        start_time=clock(9),
+                        end_time=clock(12),
+                        location_id=place,
+                        location_modes=["in_person", "online", "at_home"],
+                    )
+                )
+                hours.append(
+                    dict(
+                        instructor_id=instructor,
+                        weekday=weekday,
+                        start_time=clock(13),
+                        end_time=clock(18, 30),
+                        location_id=None,
+                        location_modes=["in_person", "online", "at_home"],
+                    )
+                )
+            hours.append(
+                dict(
+                    instructor_id=instructor,
+                    weekday=5,
+                    start_time=clock(10),
+                    end_time=clock(14),
+                    location_id=None,
+                    location_modes=["online"],
+                )
+            )
+        session.execute(sa.insert(WorkingHours), [{"organization_id": org.id, **h} for h in hours])
         for _ in range(30):
             first = today + timedelta(days=rng.randint(-10, 50))
-            session.add(TimeOff(organization_id=org.id, instructor_id=rng.choice(instructors),
-                                first_day=first, last_day=first + timedelta(days=rng.randint(0, 3)),
-                                reason="Away"))
+            session.add(
+                TimeOff(
+                    organization_id=org.id,
+                    instructor_id=rng.choice(instructors),
+                    first_day=first,
+                    last_day=first + timedelta(days=rng.randint(0, 3)),
+                    reason="Away",
+                )
+            )
         holiday = today + timedelta(days=18)
-        session.add(SchoolClosure(organization_id=org.id, name="Holiday", first_day=holiday,
-                                  last_day=holiday))
+        session.add(
+            SchoolClosure(
+                organization_id=org.id, name="Holiday", first_day=holiday, last_day=holiday
+            )
+        )
         session.flush()
-        bookings, attendees = _bookings(org.id, instructors, students, types, locations, today,
-                                        zone, rng)
+        bookings, attendees = _bookings(
+            org.id, instructors, students, types, locations, today, zone, rng
+        )
         session.execute(sa.insert(Booking), bookings)
-        ids = session.scalars(sa.select(Booking.id).where(Booking.organization_id == org.id)
-                              .order_by(Booking.id)).all()
+        ids = session.scalars(
+            sa.select(Booking.id).where(Booking.organization_id == org.id).order_by(Booking.id)
+        ).all()
         for booking_id, attendee in zip(ids, attendees, strict=True):
             attendee["booking_id"] = booking_id
         session.execute(sa.insert(BookingAttendee), attendees)
         session.commit()
         session.execute(sa.text("ANALYZE"))
         session.commit()
-        return {"org_id": org.id, "type_id": types[ASKED].id, "student_user": session.scalar(
-            sa.select(Membership.user_id).where(Membership.id == students[0]))}
+        return {
+            "org_id": org.id,
+            "type_id": types[ASKED].id,
+            "student_user": session.scalar(
+                sa.select(Membership.user_id).where(Membership.id == students[0])
+            ),
+        }
 
 
 def _bookings(org_id, instructors, students, types, locations, today, zone, rng):
@@ -246,16 +321,31 @@ def _bookings(org_id, instructors, students, types, locations, today, zone, rng)
         busy[instructor].append(occupied)
         student_busy[student].append((start, end))
         mode = rng.choice(kind.location_modes)
-        bookings.append({
-            "organization_id": org_id, "appointment_type_id": kind.id,
-            "instructor_id": instructor, "starts_at": start, "ends_at": end,
-            "buffer_before_minutes": 0, "buffer_after_minutes": kind.buffer_after_minutes,
-            "occupied": Range(*occupied, bounds="[)"), "location_mode": mode,
-            "location_id": rng.choice(locations).id if mode == "in_person" else None,
-            "capacity": 1, "seats_taken": 1, "status": "confirmed",
-        })
-        attendees.append({"organization_id": org_id, "student_id": student,
-                          "during": Range(start, end, bounds="[)"), "status": "confirmed"})
+        bookings.append(
+            {
+                "organization_id": org_id,
+                "appointment_type_id": kind.id,
+                "instructor_id": instructor,
+                "starts_at": start,
+                "ends_at": end,
+                "buffer_before_minutes": 0,
+                "buffer_after_minutes": kind.buffer_after_minutes,
+                "occupied": Range(*occupied, bounds="[)"),
+                "location_mode": mode,
+                "location_id": rng.choice(locations).id if mode == "in_person" else None,
+                "capacity": 1,
+                "seats_taken": 1,
+                "status": "confirmed",
+            }
+        )
+        attendees.append(
+            {
+                "organization_id": org_id,
+                "student_id": student,
+                "during": Range(start, end, bounds="[)"),
+                "status": "confirmed",
+            }
+        )
     return bookings, attendees
 
 
@@ -330,15 +420,21 @@ def measure(app, ids: dict, runs: int) -> dict:
         kind = db.session.get(AppointmentType, ids["type_id"])
         db.session.commit()
         statements = {name: sa.text(sql) for name, sql in BASELINE_SQL.items()}
-        bounds = {"org": ids["org_id"], "type": ids["type_id"], "first": first, "stop": stop,
-                  "utc_first": local_midnight(first, zone) - timedelta(days=1),
-                  "utc_stop": local_midnight(stop, zone) + timedelta(days=1)}
+        bounds = {
+            "org": ids["org_id"],
+            "type": ids["type_id"],
+            "first": first,
+            "stop": stop,
+            "utc_first": local_midnight(first, zone) - timedelta(days=1),
+            "utc_stop": local_midnight(stop, zone) + timedelta(days=1),
+        }
 
         def baseline() -> dict:
             """Plain SQL: fetch every row the answer needs, build nothing."""
             connection = db.session.connection()
-            rows = {"qualifications": connection.execute(statements["qualifications"],
-                                                         bounds).all()}
+            rows = {
+                "qualifications": connection.execute(statements["qualifications"], bounds).all()
+            }
             qualified = {"instructors": sorted({i for _, i in rows["qualifications"]})}
             for name in ("windows", "overrides", "time_off", "bookings", "locations"):
                 rows[name] = connection.execute(statements[name], {**bounds, **qualified}).all()
@@ -347,9 +443,13 @@ def measure(app, ids: dict, runs: int) -> dict:
 
         def core(rows: dict):
             """From those rows to the answer: the core's values, its index, the slots."""
-            calendar = build_calendar(ZONE, build_qualifications(rows["qualifications"]),
-                                      CalendarRows(rows["windows"], rows["overrides"],
-                                                   rows["time_off"], rows["bookings"]))
+            calendar = build_calendar(
+                ZONE,
+                build_qualifications(rows["qualifications"]),
+                CalendarRows(
+                    rows["windows"], rows["overrides"], rows["time_off"], rows["bookings"]
+                ),
+            )
             spec = appointment_type_spec(kind, [loc for (loc,) in rows["locations"]])
             return available_slots(SlotQuery(spec, first, stop), calendar, datetime.now(UTC))
 
@@ -364,10 +464,14 @@ def measure(app, ids: dict, runs: int) -> dict:
         whole, answered = timed(answer, runs)
         assert answered == slots, "the service and the core on plain rows must agree"
     results = {
-        "core_ms": statistics.median(computed), "core_p95_ms": percentile(computed, 0.95),
-        "baseline_ms": statistics.median(base), "baseline_p95_ms": percentile(base, 0.95),
-        "answer_ms": statistics.median(whole), "answer_p95_ms": percentile(whole, 0.95),
-        "slots": len(slots), "instructor_offers": sum(len(s.instructor_ids) for s in slots),
+        "core_ms": statistics.median(computed),
+        "core_p95_ms": percentile(computed, 0.95),
+        "baseline_ms": statistics.median(base),
+        "baseline_p95_ms": percentile(base, 0.95),
+        "answer_ms": statistics.median(whole),
+        "answer_p95_ms": percentile(whole, 0.95),
+        "slots": len(slots),
+        "instructor_offers": sum(len(s.instructor_ids) for s in slots),
         "booking_rows": len(rows["bookings"]),
     }
     results["page_ms"], results["page_p95_ms"], results["page_slots"] = _page(app, ids, runs)
@@ -397,25 +501,41 @@ def _page(app, ids: dict, runs: int) -> tuple[float, float, int]:
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-               "unknown")
-    memory_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text()
-                     .splitlines() if line.startswith("MemTotal"))
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": round(memory_kb / 1024 ** 2, 1),
-            "python": sys.version.split()[0]}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown",
+    )
+    memory_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gib": round(memory_kb / 1024**2, 1),
+        "python": sys.version.split()[0],
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument("--no-gc-freeze", action="store_true",
-                        help="leave the start-up objects to the cyclic GC (p95 then shows "
-                             "its ~120 ms full collections)")
+    parser.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="leave the start-up objects to the cyclic GC (p95 then shows "
+        "its ~120 ms full collections)",
+    )
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s"
+    )
     workdir = Path(tempfile.mkdtemp(prefix="coursecove-bench-availability-"))
     server = None
     try:
@@ -443,12 +563,22 @@ def main() -> int:
             server.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
     rounded = {k: round(v, 2) if isinstance(v, float) else v for k, v in results.items()}
-    summary = {"core_ms": rounded.pop("core_ms"), "baseline_ms": rounded.pop("baseline_ms"),
-               "ratio": rounded.pop("ratio"), "page_ms": rounded.pop("page_ms"), **rounded,
-               "runs": args.runs, "gc_freeze": not args.no_gc_freeze, "machine": machine()}
-    print(f"core {summary['core_ms']} ms (p95 {summary['core_p95_ms']}), baseline "
-          f"{summary['baseline_ms']} ms, ratio {summary['ratio']}; whole answer with its queries "
-          f"{summary['answer_ms']} ms; page {summary['page_ms']} ms", file=sys.stderr)
+    summary = {
+        "core_ms": rounded.pop("core_ms"),
+        "baseline_ms": rounded.pop("baseline_ms"),
+        "ratio": rounded.pop("ratio"),
+        "page_ms": rounded.pop("page_ms"),
+        **rounded,
+        "runs": args.runs,
+        "gc_freeze": not args.no_gc_freeze,
+        "machine": machine(),
+    }
+    print(
+        f"core {summary['core_ms']} ms (p95 {summary['core_p95_ms']}), baseline "
+        f"{summary['baseline_ms']} ms, ratio {summary['ratio']}; whole answer with its queries "
+        f"{summary['answer_ms']} ms; page {summary['page_ms']} ms",
+        file=sys.stderr,
+    )
     print(json.dumps(summary))
     return 0
 

@@ -57,6 +57,7 @@ def percentile(values: list[float], share: float) -> float:
 
 # --- the event stream --------------------------------------------------------------------
 
+
 @dataclass
 class Delivery:
     svix_id: str
@@ -85,8 +86,9 @@ def build_events(total_unique: int, rng: random.Random) -> list[dict]:
         event["data"]["id"] = f"user_bench{i:05d}"
         if kind != "deleted":
             event["data"]["email_addresses"][0]["email_address"] = f"bench{i}@example.org"
-            event["data"].update({"first_name": f"Person{i}", "last_name": "Bench",
-                                  "updated_at": at, **changes})
+            event["data"].update(
+                {"first_name": f"Person{i}", "last_name": "Bench", "updated_at": at, **changes}
+            )
         event["timestamp"] = at
         return event
 
@@ -94,19 +96,25 @@ def build_events(total_unique: int, rng: random.Random) -> list[dict]:
         event = _fixture(f"organization.{kind}")
         event["data"]["id"] = f"org_bench{i:03d}"
         if kind != "deleted":
-            event["data"].update({"name": f"Bench School {i}", "slug": f"bench-school-{i}",
-                                  "updated_at": at, **changes})
+            event["data"].update(
+                {
+                    "name": f"Bench School {i}",
+                    "slug": f"bench-school-{i}",
+                    "updated_at": at,
+                    **changes,
+                }
+            )
         event["timestamp"] = at
         return event
 
-    def membership(person: int, school: int, kind: str, at: int, role: str,
-                   metadata: dict) -> dict:
+    def membership(person: int, school: int, kind: str, at: int, role: str, metadata: dict) -> dict:
         event = _fixture(f"organizationMembership.{kind}")
         data = event["data"]
         data["id"] = f"orgmem_bench{school:03d}_{person:05d}"
         data["organization"].update(id=f"org_bench{school:03d}", slug=f"bench-school-{school}")
-        data["public_user_data"].update(user_id=f"user_bench{person:05d}",
-                                        identifier=f"bench{person}@example.org")
+        data["public_user_data"].update(
+            user_id=f"user_bench{person:05d}", identifier=f"bench{person}@example.org"
+        )
         data.update(role=role, public_metadata=metadata, updated_at=at)
         event["timestamp"] = at
         return event
@@ -130,8 +138,14 @@ def build_events(total_unique: int, rng: random.Random) -> list[dict]:
         timeline.append((joined, membership(p, school, "created", joined, role, metadata)))
 
     remaining = total_unique - len(timeline)
-    kinds = ["user.updated"] * 45 + ["membership.updated"] * 38 + ["org.updated"] * 4 + \
-        ["membership.deleted"] * 8 + ["user.deleted"] * 3 + ["org.deleted"] * 1
+    kinds = (
+        ["user.updated"] * 45
+        + ["membership.updated"] * 38
+        + ["org.updated"] * 4
+        + ["membership.deleted"] * 8
+        + ["user.deleted"] * 3
+        + ["org.deleted"] * 1
+    )
     deleted: set[str] = set()
     while remaining > 0:
         kind = rng.choice(kinds)
@@ -177,8 +191,10 @@ def build_events(total_unique: int, rng: random.Random) -> list[dict]:
 def build_deliveries(total: int, rng: random.Random) -> tuple[list[Delivery], list[Delivery]]:
     """(deliveries in arrival order, the unique events): 5% repeated, 10% out of order."""
     duplicates = round(total * 0.05)
-    unique = [Delivery(f"msg_bench_{i:05d}", event)
-              for i, event in enumerate(build_events(total - duplicates, rng))]
+    unique = [
+        Delivery(f"msg_bench_{i:05d}", event)
+        for i, event in enumerate(build_events(total - duplicates, rng))
+    ]
     arrival = list(unique)
     for index in rng.sample(range(len(arrival)), round(total * 0.10)):
         moved = arrival.pop(index)
@@ -208,6 +224,7 @@ def expected_state(unique: list[Delivery]) -> dict:
 
 # --- the processes -----------------------------------------------------------------------
 
+
 class Stack:
     """PostgreSQL, Redis, gunicorn and a Celery worker (with beat), stopped together."""
 
@@ -231,9 +248,14 @@ class Stack:
         database_url = os.environ.get("DATABASE_URL")
         if database_url:  # config is imported only once the environment is final
             create_database(database_url, "coursecove_bench_webhooks", drop_first=True)
-            database_url = make_url(database_url).set(
-                drivername="postgresql+psycopg", database="coursecove_bench_webhooks",
-            ).render_as_string(hide_password=False)
+            database_url = (
+                make_url(database_url)
+                .set(
+                    drivername="postgresql+psycopg",
+                    database="coursecove_bench_webhooks",
+                )
+                .render_as_string(hide_password=False)
+            )
         else:
             server = start_postgres(self.workdir / "pgdata", cleanup_mode="delete")
             self.engines.append(server)
@@ -244,9 +266,15 @@ class Stack:
             redis_server, redis_url = start_redis(self.workdir / "redis.db")
             self.engines.append(redis_server)
         self.port = free_port()
-        self.env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                    "CELERY_BROKER_URL": redis_url, "CLERK_WEBHOOK_SECRET": SECRET,
-                    "APP_DOMAIN": DOMAIN, "WEBHOOK_TASK_QUEUE": QUEUE}
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "CELERY_BROKER_URL": redis_url,
+            "CLERK_WEBHOOK_SECRET": SECRET,
+            "APP_DOMAIN": DOMAIN,
+            "WEBHOOK_TASK_QUEUE": QUEUE,
+        }
         os.environ.update(self.env)  # before config is imported
 
         from app import create_app
@@ -254,20 +282,59 @@ class Stack:
 
         self.app = create_app()
         prepare_database(self.app)
-        self._spawn("web", [sys.executable, "-m", "gunicorn", "--workers", str(self.web_workers),
-                            "--bind", f"127.0.0.1:{self.port}", "--backlog", "256",
-                            "app:create_app()"])
-        self.worker = self._spawn("worker", [
-            sys.executable, "-m", "celery", "-A", "celery_worker", "worker", "--beat",
-            "--schedule", str(self.workdir / "beat-schedule"), "--pool", "prefork",
-            "--concurrency", "2", "--queues", f"{QUEUE},celery", "--loglevel", "INFO",
-            "--without-gossip", "--without-mingle", "--hostname", "bench-webhooks@%h"])
+        self._spawn(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(self.web_workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--backlog",
+                "256",
+                "app:create_app()",
+            ],
+        )
+        self.worker = self._spawn(
+            "worker",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "celery_worker",
+                "worker",
+                "--beat",
+                "--schedule",
+                str(self.workdir / "beat-schedule"),
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "2",
+                "--queues",
+                f"{QUEUE},celery",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                "bench-webhooks@%h",
+            ],
+        )
         self._wait_until_ready()
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
         output = open(self.workdir / f"{name}.log", "w")  # noqa: SIM115 (lives with the child)
-        child = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=output,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
+        child = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.children.append(child)
         return child
 
@@ -280,8 +347,7 @@ class Stack:
                     raise RuntimeError(f"a child process exited early; see {self.workdir}")
             worker = worker or " ready." in (self.workdir / "worker.log").read_text()
             try:
-                requests.get(f"http://127.0.0.1:{self.port}/", headers={"Host": DOMAIN},
-                             timeout=2)
+                requests.get(f"http://127.0.0.1:{self.port}/", headers={"Host": DOMAIN}, timeout=2)
                 web = True
             except requests.RequestException:
                 pass
@@ -316,13 +382,19 @@ def send(port: int, delivery: Delivery) -> tuple[str, int, str, float]:
     _sessions.session = session
     now = datetime.now(UTC)
     headers = {
-        "Host": DOMAIN, "content-type": "application/json",
-        "svix-id": delivery.svix_id, "svix-timestamp": str(int(now.timestamp())),
+        "Host": DOMAIN,
+        "content-type": "application/json",
+        "svix-id": delivery.svix_id,
+        "svix-timestamp": str(int(now.timestamp())),
         "svix-signature": Webhook(SECRET).sign(delivery.svix_id, now, delivery.body),
     }
     started = time.perf_counter()
-    response = session.post(f"http://127.0.0.1:{port}/api/webhooks/clerk", data=delivery.body,
-                            headers=headers, timeout=30)
+    response = session.post(
+        f"http://127.0.0.1:{port}/api/webhooks/clerk",
+        data=delivery.body,
+        headers=headers,
+        timeout=30,
+    )
     took_ms = (time.perf_counter() - started) * 1000
     status = response.json().get("status", "?") if response.ok else f"http {response.status_code}"
     return delivery.svix_id, response.status_code, status, took_ms
@@ -338,13 +410,24 @@ def wait_until_settled(app, svix_ids: set[str], timeout: float) -> dict[str, dic
     deadline = time.monotonic() + timeout
     with app.app_context(), privileged():
         while True:
-            rows = {row.svix_id: row._asdict() for row in db.session.execute(
-                sa.select(WebhookEvent.svix_id, WebhookEvent.status, WebhookEvent.path,
-                          WebhookEvent.attempts, WebhookEvent.duration_ms,
-                          WebhookEvent.queued_at, WebhookEvent.last_error))}
+            rows = {
+                row.svix_id: row._asdict()
+                for row in db.session.execute(
+                    sa.select(
+                        WebhookEvent.svix_id,
+                        WebhookEvent.status,
+                        WebhookEvent.path,
+                        WebhookEvent.attempts,
+                        WebhookEvent.duration_ms,
+                        WebhookEvent.queued_at,
+                        WebhookEvent.last_error,
+                    )
+                )
+            }
             db.session.commit()
-            open_ones = [s for s in svix_ids if rows.get(s, {}).get("status")
-                         not in ("completed", "failed")]
+            open_ones = [
+                s for s in svix_ids if rows.get(s, {}).get("status") not in ("completed", "failed")
+            ]
             if not open_ones or time.monotonic() > deadline:
                 return rows
             log.info("waiting for %s event(s) on the slow path…", len(open_ones))
@@ -360,15 +443,30 @@ def state_mismatches(app, unique: list[Delivery]) -> list[str]:
 
     problems = []
     with app.app_context(), privileged():
-        users = {row.clerk_user_id: row for row in db.session.execute(
-            sa.select(ClerkUser.clerk_user_id, User.email, User.first_name, User.active)
-            .join(User, User.id == ClerkUser.user_id))}
-        schools = {row.clerk_org_id: row for row in db.session.execute(
-            sa.select(Organization.clerk_org_id, Organization.name, Organization.active)
-            .where(Organization.clerk_org_id.is_not(None)))}
-        memberships = {row.clerk_membership_id: row for row in db.session.execute(
-            sa.select(Membership.clerk_membership_id, Membership.role, Membership.active)
-            .where(Membership.clerk_membership_id.is_not(None)))}
+        users = {
+            row.clerk_user_id: row
+            for row in db.session.execute(
+                sa.select(ClerkUser.clerk_user_id, User.email, User.first_name, User.active).join(
+                    User, User.id == ClerkUser.user_id
+                )
+            )
+        }
+        schools = {
+            row.clerk_org_id: row
+            for row in db.session.execute(
+                sa.select(Organization.clerk_org_id, Organization.name, Organization.active).where(
+                    Organization.clerk_org_id.is_not(None)
+                )
+            )
+        }
+        memberships = {
+            row.clerk_membership_id: row
+            for row in db.session.execute(
+                sa.select(Membership.clerk_membership_id, Membership.role, Membership.active).where(
+                    Membership.clerk_membership_id.is_not(None)
+                )
+            )
+        }
         db.session.commit()
     expected = expected_state(unique)
     for key, want in expected.items():
@@ -387,32 +485,48 @@ def state_mismatches(app, unique: list[Delivery]) -> list[str]:
         if got is None:
             problems.append(f"{key} is missing")
         elif prefix == "user" and got.first_name != data["first_name"]:
-            problems.append(f"{key}: first name {got.first_name!r}, "
-                            f"expected {data['first_name']!r}")
+            problems.append(
+                f"{key}: first name {got.first_name!r}, expected {data['first_name']!r}"
+            )
         elif prefix == "org" and got.name != data["name"]:
             problems.append(f"{key}: name {got.name!r}, expected {data['name']!r}")
         elif prefix == "orgmem":
-            want_role = "admin" if data["role"] == "org:admin" else (
-                "instructor" if data["public_metadata"].get("coursecove_role") == "instructor"
-                else "student")
+            want_role = (
+                "admin"
+                if data["role"] == "org:admin"
+                else (
+                    "instructor"
+                    if data["public_metadata"].get("coursecove_role") == "instructor"
+                    else "student"
+                )
+            )
             if got.role.value != want_role or not got.active:
-                problems.append(f"{key}: {got.role.value} active={got.active}, "
-                                f"expected {want_role}")
+                problems.append(
+                    f"{key}: {got.role.value} active={got.active}, expected {want_role}"
+                )
     return problems
 
 
 def run(args: argparse.Namespace) -> dict:
     rng = random.Random(args.seed)
     arrival, unique = build_deliveries(args.deliveries, rng)
-    log.info("%s deliveries (%s unique events, %s repeated), %s types", len(arrival),
-             len(unique), len(arrival) - len(unique),
-             dict(Counter(d.event["type"] for d in unique)))
+    log.info(
+        "%s deliveries (%s unique events, %s repeated), %s types",
+        len(arrival),
+        len(unique),
+        len(arrival) - len(unique),
+        dict(Counter(d.event["type"] for d in unique)),
+    )
     workdir = Path(tempfile.mkdtemp(prefix="coursecove-bench-webhooks-"))
     stack = Stack(args.web_workers, workdir)
     try:
         stack.start()
-        log.info("gunicorn (%s workers) on :%s, worker with beat; sending %s at a time",
-                 args.web_workers, stack.port, args.concurrency)
+        log.info(
+            "gunicorn (%s workers) on :%s, worker with beat; sending %s at a time",
+            args.web_workers,
+            stack.port,
+            args.concurrency,
+        )
         started = time.perf_counter()
         with ThreadPoolExecutor(args.concurrency) as pool:
             results = list(pool.map(lambda d: send(stack.port, d), arrival))
@@ -426,10 +540,14 @@ def run(args: argparse.Namespace) -> dict:
             shutil.rmtree(workdir, ignore_errors=True)
 
     refused = [r for r in results if r[1] != 200]
-    processed_answers = Counter(svix_id for svix_id, code, status, _ in results
-                                if code == 200 and status != "duplicate")
-    fast = [row["duration_ms"] for row in rows.values()
-            if row["status"] == "completed" and row["path"] == "fast"]
+    processed_answers = Counter(
+        svix_id for svix_id, code, status, _ in results if code == 200 and status != "duplicate"
+    )
+    fast = [
+        row["duration_ms"]
+        for row in rows.values()
+        if row["status"] == "completed" and row["path"] == "fast"
+    ]
     http_ms = [r[3] for r in results]
     for line in mismatches[:10]:
         log.warning("state mismatch: %s", line)
@@ -442,9 +560,13 @@ def run(args: argparse.Namespace) -> dict:
         "fast_p50_ms": round(statistics.median(fast), 1) if fast else None,
         "fast_p99_ms": round(percentile(fast, 0.99), 1) if fast else None,
         "queued": sum(1 for row in rows.values() if row["queued_at"] is not None),
-        "lost": len(refused) + sum(1 for d in unique
-                                   if rows.get(d.svix_id, {}).get("status") != "completed"
-                                   and rows.get(d.svix_id, {}).get("status") != "failed"),
+        "lost": len(refused)
+        + sum(
+            1
+            for d in unique
+            if rows.get(d.svix_id, {}).get("status") != "completed"
+            and rows.get(d.svix_id, {}).get("status") != "failed"
+        ),
         "duplicated": sum(count - 1 for count in processed_answers.values() if count > 1),
         "failed": sum(1 for row in rows.values() if row["status"] == "failed"),
         "state_mismatches": len(mismatches),
@@ -460,14 +582,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--deliveries", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--web-workers", type=int, default=os.cpu_count() or 2,
-                        help="gunicorn sync workers (default: one per CPU)")
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="gunicorn sync workers (default: one per CPU)",
+    )
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--settle-timeout", type=float, default=180)
     parser.add_argument("--keep", action="store_true", help="keep the logs and data directory")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s"
+    )
     result = run(args)
     print(json.dumps(result), flush=True)
     return 0 if result["lost"] == result["duplicated"] == result["failed"] == 0 else 1

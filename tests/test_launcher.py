@@ -53,8 +53,13 @@ def test_make_run_serves_the_demo_and_stops_everything_on_ctrl_c(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(PORT=port, COURSECOVE_INSTANCE_DIR=str(tmp_path / "instance"))
     log = tmp_path / "launcher.log"
-    launcher = subprocess.Popen([sys.executable, "-m", "app.launcher"], cwd=REPO, env=env,
-                                stdout=log.open("w"), stderr=subprocess.STDOUT)
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "app.launcher"],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         base = f"http://127.0.0.1:{port}/"
         school = _wait_for(base, f"musicschool.localhost:{port}", launcher, 90)

@@ -17,7 +17,10 @@ def test_a_person_without_a_password_cannot_sign_in_with_any(app_context):
 
     assert found is person
     assert (person.email, person.first_name, person.password) == (
-        "no.password@example.com", "Nora", NO_PASSWORD)
+        "no.password@example.com",
+        "Nora",
+        NO_PASSWORD,
+    )
     assert not check_password_hash(person.password, "")
     assert not check_password_hash(person.password, NO_PASSWORD)
 

@@ -19,8 +19,9 @@ def register(appbuilder) -> None:
 
     admin.register(appbuilder)
     schedule.register(appbuilder)
-    appbuilder.add_link("Book a lesson", href="/book/", icon="fa-calendar-plus-o",
-                        category="Lessons")
+    appbuilder.add_link(
+        "Book a lesson", href="/book/", icon="fa-calendar-plus-o", category="Lessons"
+    )
     appbuilder.add_link("My bookings", href="/bookings/", icon="fa-list", category="Lessons")
     flask_app = current_app._get_current_object()  # create_app registers inside its context
     flask_app.register_blueprint(bp)

@@ -39,12 +39,18 @@ def signup():
         if problem is None:
             return redirect(_safe_next())
     elif request.method == "POST":
-        problem = " ".join(f"{form[name].label.text}: {errors[0]}"
-                           for name, errors in form.errors.items() if name in form) \
+        problem = (
+            " ".join(
+                f"{form[name].label.text}: {errors[0]}"
+                for name, errors in form.errors.items()
+                if name in form
+            )
             or "Please check the form."
+        )
     status = 400 if problem else 200
-    return render("booking/signup.html", status=status, form=form, signup_problem=problem,
-                  next=_safe_next())
+    return render(
+        "booking/signup.html", status=status, form=form, signup_problem=problem, next=_safe_next()
+    )
 
 
 def _join(form: SignupForm) -> str | None:
@@ -54,18 +60,25 @@ def _join(form: SignupForm) -> str | None:
     user = find_person(email)
     if user is not None:
         if not user.password or not check_password_hash(user.password, form.password.data):
-            return ("There is already an account with this email. Sign in instead, or use that "
-                    "account's password here to join this school.")
+            return (
+                "There is already an account with this email. Sign in instead, or use that "
+                "account's password here to join this school."
+            )
         if not user.active:
             return "This account is switched off; please contact the school."
     else:
-        user = add_person(email, form.first_name.data, form.last_name.data,
-                          password=form.password.data)
-    existing = db.session.scalar(sa.select(Membership).where(
-        Membership.organization_id == school.id, Membership.user_id == user.id))
+        user = add_person(
+            email, form.first_name.data, form.last_name.data, password=form.password.data
+        )
+    existing = db.session.scalar(
+        sa.select(Membership).where(
+            Membership.organization_id == school.id, Membership.user_id == user.id
+        )
+    )
     if existing is None:
-        db.session.add(Membership(organization_id=school.id, user_id=user.id,
-                                  role=MembershipRole.STUDENT))
+        db.session.add(
+            Membership(organization_id=school.id, user_id=user.id, role=MembershipRole.STUDENT)
+        )
     elif not existing.active:
         return "Your place at this school is switched off; please contact the school."
     db.session.commit()

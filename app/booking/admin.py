@@ -43,21 +43,29 @@ class _TimeWidget(TimeInput):
 
 
 def time_field(label: str) -> TimeField:
-    return TimeField(label, format="%H:%M", widget=_TimeWidget(),
-                     validators=[InputRequired(message="Give a time like 14:00.")])
+    return TimeField(
+        label,
+        format="%H:%M",
+        widget=_TimeWidget(),
+        validators=[InputRequired(message="Give a time like 14:00.")],
+    )
 
 
 def modes_field() -> SelectMultipleField:
     return SelectMultipleField(
-        "Ways of teaching", choices=[(m.value, m.label) for m in LocationMode],
-        default=[m.value for m in LocationMode], widget=Select2ManyWidget(),
+        "Ways of teaching",
+        choices=[(m.value, m.label) for m in LocationMode],
+        default=[m.value for m in LocationMode],
+        widget=Select2ManyWidget(),
         validators=[DataRequired(message="Choose at least one way of teaching.")],
-        description="E.g. only “Online” for an online-only afternoon.")
+        description="E.g. only “Online” for an online-only afternoon.",
+    )
 
 
 def weekday_field() -> SelectField:
-    return SelectField("Weekday", coerce=int, choices=list(enumerate(WEEKDAYS)),
-                       validators=[InputRequired()])
+    return SelectField(
+        "Weekday", coerce=int, choices=list(enumerate(WEEKDAYS)), validators=[InputRequired()]
+    )
 
 
 def school_time(value) -> str:
@@ -75,21 +83,44 @@ def _refuse(problems: list[str]) -> None:
 class WorkingHoursView(TenantModelView):
     datamodel = TenantSQLAInterface(WorkingHours)
     list_title = "Working hours"
-    list_columns = ["instructor", "weekday_name", "hours_display", "location", "modes_display",
-                    "effective_from", "effective_until"]
+    list_columns = [
+        "instructor",
+        "weekday_name",
+        "hours_display",
+        "location",
+        "modes_display",
+        "effective_from",
+        "effective_until",
+    ]
     base_order = ("instructor_id", "asc")
     search_columns = ["instructor", "weekday", "location"]
-    add_columns = edit_columns = ["instructor", "weekday", "start_time", "end_time", "location",
-                                  "location_modes", "effective_from", "effective_until"]
+    add_columns = edit_columns = [
+        "instructor",
+        "weekday",
+        "start_time",
+        "end_time",
+        "location",
+        "location_modes",
+        "effective_from",
+        "effective_until",
+    ]
     show_columns = list_columns
-    label_columns = {"weekday_name": "Weekday", "hours_display": "Hours",
-                     "modes_display": "Ways of teaching", "location": "Location (in person)",
-                     "effective_from": "From (optional)", "effective_until": "Until (optional)"}
+    label_columns = {
+        "weekday_name": "Weekday",
+        "hours_display": "Hours",
+        "modes_display": "Ways of teaching",
+        "location": "Location (in person)",
+        "effective_from": "From (optional)",
+        "effective_until": "Until (optional)",
+    }
     description_columns = {"location": "Leave empty if not tied to one place."}
     add_form_query_rel_fields = edit_form_query_rel_fields = INSTRUCTORS_ONLY
     add_form_extra_fields = edit_form_extra_fields = {
-        "weekday": weekday_field(), "start_time": time_field("Start"),
-        "end_time": time_field("End"), "location_modes": modes_field()}
+        "weekday": weekday_field(),
+        "start_time": time_field("Start"),
+        "end_time": time_field("End"),
+        "location_modes": modes_field(),
+    }
     validators_columns = {"instructor": [DataRequired(message="Choose an instructor.")]}
 
     def pre_add(self, item: WorkingHours) -> None:
@@ -105,19 +136,34 @@ class HoursOverrideView(TenantModelView):
     list_columns = ["instructor", "day", "hours_display", "location", "modes_display"]
     base_order = ("day", "desc")
     search_columns = ["instructor", "day", "location"]
-    add_columns = edit_columns = ["instructor", "day", "start_time", "end_time", "location",
-                                  "location_modes"]
+    add_columns = edit_columns = [
+        "instructor",
+        "day",
+        "start_time",
+        "end_time",
+        "location",
+        "location_modes",
+    ]
     show_columns = list_columns
-    label_columns = {"day": "Date", "hours_display": "Hours", "modes_display": "Ways of teaching",
-                     "location": "Location (in person)"}
-    description_columns = {"day": "These hours replace the weekly hours of that date. "
-                                  "For a day off, use Time off."}
+    label_columns = {
+        "day": "Date",
+        "hours_display": "Hours",
+        "modes_display": "Ways of teaching",
+        "location": "Location (in person)",
+    }
+    description_columns = {
+        "day": "These hours replace the weekly hours of that date. For a day off, use Time off."
+    }
     add_form_query_rel_fields = edit_form_query_rel_fields = INSTRUCTORS_ONLY
     add_form_extra_fields = edit_form_extra_fields = {
-        "start_time": time_field("Start"), "end_time": time_field("End"),
-        "location_modes": modes_field()}
-    validators_columns = {"instructor": [DataRequired(message="Choose an instructor.")],
-                          "day": [DataRequired(message="Give the date.")]}
+        "start_time": time_field("Start"),
+        "end_time": time_field("End"),
+        "location_modes": modes_field(),
+    }
+    validators_columns = {
+        "instructor": [DataRequired(message="Choose an instructor.")],
+        "day": [DataRequired(message="Give the date.")],
+    }
 
     def pre_add(self, item: HoursOverride) -> None:
         _refuse(override_problems(item))
@@ -136,10 +182,12 @@ class TimeOffView(TenantModelView):
     show_columns = list_columns
     label_columns = {"days_display": "Days", "first_day": "First day", "last_day": "Last day"}
     add_form_query_rel_fields = edit_form_query_rel_fields = INSTRUCTORS_ONLY
-    validators_columns = {"instructor": [DataRequired(message="Choose an instructor.")],
-                          "first_day": [DataRequired(message="Give the first day.")],
-                          "last_day": [DataRequired(message="Give the last day.")],
-                          "reason": [Optional(), Length(max=200)]}
+    validators_columns = {
+        "instructor": [DataRequired(message="Choose an instructor.")],
+        "first_day": [DataRequired(message="Give the first day.")],
+        "last_day": [DataRequired(message="Give the last day.")],
+        "reason": [Optional(), Length(max=200)],
+    }
 
     def pre_add(self, item: TimeOff) -> None:
         _refuse(day_range_problems(item.first_day, item.last_day))
@@ -157,9 +205,11 @@ class SchoolClosureView(TenantModelView):
     add_columns = edit_columns = ["name", "first_day", "last_day"]
     show_columns = list_columns
     label_columns = {"days_display": "Days", "first_day": "First day", "last_day": "Last day"}
-    validators_columns = {"name": [DataRequired(), Length(max=120)],
-                          "first_day": [DataRequired(message="Give the first day.")],
-                          "last_day": [DataRequired(message="Give the last day.")]}
+    validators_columns = {
+        "name": [DataRequired(), Length(max=120)],
+        "first_day": [DataRequired(message="Give the first day.")],
+        "last_day": [DataRequired(message="Give the last day.")],
+    }
 
     def pre_add(self, item: SchoolClosure) -> None:
         _refuse(day_range_problems(item.first_day, item.last_day))
@@ -175,21 +225,39 @@ class BookingChangeView(TenantModelView):
     list_title = "Booking history"
     base_permissions = ["can_list", "can_show"]
     base_order = ("created_at", "desc")
-    list_columns = ["created_at", "action_label", "booking", "attendee", "from_starts_at",
-                    "to_starts_at", "actor_display", "details"]
+    list_columns = [
+        "created_at",
+        "action_label",
+        "booking",
+        "attendee",
+        "from_starts_at",
+        "to_starts_at",
+        "actor_display",
+        "details",
+    ]
     show_columns = list_columns
     add_columns = edit_columns = ["details"]
     search_columns = ["action", "created_at"]
-    label_columns = {"created_at": "When", "action_label": "What", "attendee": "Seat",
-                     "from_starts_at": "From", "to_starts_at": "To", "actor_display": "By"}
-    formatters_columns = {"created_at": school_time, "from_starts_at": school_time,
-                          "to_starts_at": school_time}
+    label_columns = {
+        "created_at": "When",
+        "action_label": "What",
+        "attendee": "Seat",
+        "from_starts_at": "From",
+        "to_starts_at": "To",
+        "actor_display": "By",
+    }
+    formatters_columns = {
+        "created_at": school_time,
+        "from_starts_at": school_time,
+        "to_starts_at": school_time,
+    }
 
 
 def _attendee_links(attendees) -> Markup:
     return Markup(", ").join(
         Markup('<a href="/bookings/{}">{}</a>{}').format(
-            a.id, escape(a.student.full_name), "" if a.is_confirmed else " (cancelled)")
+            a.id, escape(a.student.full_name), "" if a.is_confirmed else " (cancelled)"
+        )
         for a in attendees
     )
 
@@ -201,43 +269,82 @@ class BookingView(TenantModelView):
     list_title = "Bookings"
     base_permissions = ["can_list", "can_show", "can_edit"]
     base_order = ("starts_at", "desc")
-    list_columns = ["starts_at", "appointment_type", "instructor", "where_display", "attendees",
-                    "seats_display", "status"]
-    show_columns = ["starts_at", "ends_at", "appointment_type", "instructor", "where_display",
-                    "meeting_link", "attendees", "seats_display", "status", "created_at",
-                    "created_by", "cancelled_at", "cancelled_by", "cancellation_reason"]
+    list_columns = [
+        "starts_at",
+        "appointment_type",
+        "instructor",
+        "where_display",
+        "attendees",
+        "seats_display",
+        "status",
+    ]
+    show_columns = [
+        "starts_at",
+        "ends_at",
+        "appointment_type",
+        "instructor",
+        "where_display",
+        "meeting_link",
+        "attendees",
+        "seats_display",
+        "status",
+        "created_at",
+        "created_by",
+        "cancelled_at",
+        "cancelled_by",
+        "cancellation_reason",
+    ]
     # No add form (bookings are made on the booking pages); FAB builds one anyway, so keep it
     # to a column it can render.
     add_columns = edit_columns = ["meeting_link"]
     search_columns = ["starts_at", "appointment_type", "instructor", "status", "location_mode"]
-    label_columns = {"starts_at": "Starts", "ends_at": "Ends", "where_display": "Where",
-                     "attendees": "Students", "seats_display": "Places taken",
-                     "created_at": "Booked at", "created_by": "Booked by"}
-    formatters_columns = {"starts_at": school_time, "ends_at": school_time,
-                          "created_at": school_time, "cancelled_at": school_time,
-                          "attendees": _attendee_links}
+    label_columns = {
+        "starts_at": "Starts",
+        "ends_at": "Ends",
+        "where_display": "Where",
+        "attendees": "Students",
+        "seats_display": "Places taken",
+        "created_at": "Booked at",
+        "created_by": "Booked by",
+    }
+    formatters_columns = {
+        "starts_at": school_time,
+        "ends_at": school_time,
+        "created_at": school_time,
+        "cancelled_at": school_time,
+        "attendees": _attendee_links,
+    }
     validators_columns = {"meeting_link": [Optional(), Length(max=500)]}
     related_views = [BookingChangeView]
 
     def pre_update(self, item: Booking) -> None:
         actor = current_membership()
-        db.session.add(BookingChange(
-            organization_id=item.organization_id, booking_id=item.id,
-            actor_id=actor.id if actor else None, action=ChangeAction.DETAILS_CHANGED.value,
-            details="Meeting link changed"))
+        db.session.add(
+            BookingChange(
+                organization_id=item.organization_id,
+                booking_id=item.id,
+                actor_id=actor.id if actor else None,
+                action=ChangeAction.DETAILS_CHANGED.value,
+                details="Meeting link changed",
+            )
+        )
 
 
 def register(appbuilder) -> None:
-    appbuilder.add_view(BookingView, "All bookings", icon="fa-calendar-check-o",
-                        category="Bookings")
-    appbuilder.add_link("Book for a student", href="/book/", icon="fa-plus",
-                        category="Bookings")
-    appbuilder.add_view(BookingChangeView, "Booking history", icon="fa-history",
-                        category="Bookings")
-    appbuilder.add_view(WorkingHoursView, "Working hours", icon="fa-clock-o",
-                        category="Availability")
-    appbuilder.add_view(HoursOverrideView, "Date overrides", icon="fa-calendar",
-                        category="Availability")
+    appbuilder.add_view(
+        BookingView, "All bookings", icon="fa-calendar-check-o", category="Bookings"
+    )
+    appbuilder.add_link("Book for a student", href="/book/", icon="fa-plus", category="Bookings")
+    appbuilder.add_view(
+        BookingChangeView, "Booking history", icon="fa-history", category="Bookings"
+    )
+    appbuilder.add_view(
+        WorkingHoursView, "Working hours", icon="fa-clock-o", category="Availability"
+    )
+    appbuilder.add_view(
+        HoursOverrideView, "Date overrides", icon="fa-calendar", category="Availability"
+    )
     appbuilder.add_view(TimeOffView, "Time off", icon="fa-plane", category="Availability")
-    appbuilder.add_view(SchoolClosureView, "School closures", icon="fa-ban",
-                        category="Availability")
+    appbuilder.add_view(
+        SchoolClosureView, "School closures", icon="fa-ban", category="Availability"
+    )

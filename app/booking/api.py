@@ -35,14 +35,23 @@ def problem_as_json(problem: BookingProblem):
 @limiter.limit("300/minute")
 def availability():
     school = current_org()
-    appointment_type = service.bookable_type(params.required_int(request.args.get("type"),
-                                                                 "appointment type"))
+    appointment_type = service.bookable_type(
+        params.required_int(request.args.get("type"), "appointment type")
+    )
     chosen = choice_from_args(appointment_type)
-    first, stop = params.date_range(params.optional_date(request.args.get("from"), "“from” date"),
-                                    params.optional_date(request.args.get("to"), "“to” date"),
-                                    school.time_zone)
-    slots = service.free_slots(appointment_type, first, stop, instructor_id=chosen["instructor"],
-                               location_mode=chosen["mode"], location_id=chosen["location"])
+    first, stop = params.date_range(
+        params.optional_date(request.args.get("from"), "“from” date"),
+        params.optional_date(request.args.get("to"), "“to” date"),
+        school.time_zone,
+    )
+    slots = service.free_slots(
+        appointment_type,
+        first,
+        stop,
+        instructor_id=chosen["instructor"],
+        location_mode=chosen["mode"],
+        location_id=chosen["location"],
+    )
     zone = params.time_zone(request.args.get("tz"))
     if request.args.get("tz") and zone is None:
         raise params.BadInput(f"“{request.args['tz']}” is not a time zone like Europe/London.")
@@ -50,10 +59,14 @@ def availability():
     return jsonify(
         school=school.subdomain,
         time_zone=school.time_zone,
-        appointment_type={"id": appointment_type.id, "name": appointment_type.name,
-                          "duration_minutes": appointment_type.duration_minutes,
-                          "capacity": appointment_type.capacity},
+        appointment_type={
+            "id": appointment_type.id,
+            "name": appointment_type.name,
+            "duration_minutes": appointment_type.duration_minutes,
+            "capacity": appointment_type.capacity,
+        },
         **{"from": first.isoformat(), "to": stop.isoformat()},
-        slots=[slot_json(s, school.time_zone, zone, names, chosen["instructor_names"])
-               for s in slots],
+        slots=[
+            slot_json(s, school.time_zone, zone, names, chosen["instructor_names"]) for s in slots
+        ],
     )

@@ -53,16 +53,22 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
-def appointment_type_spec(appointment_type: AppointmentType,
-                          location_ids: Iterable[int] | None = None) -> AppointmentTypeSpec:
+def appointment_type_spec(
+    appointment_type: AppointmentType, location_ids: Iterable[int] | None = None
+) -> AppointmentTypeSpec:
     """The core's view of an appointment type (``location_ids`` saves a query when known)."""
     if location_ids is None:
-        location_ids = _rows(
-            sa.select(appointment_type_locations.c.location_id).where(
-                appointment_type_locations.c.organization_id == appointment_type.organization_id,
-                appointment_type_locations.c.appointment_type_id == appointment_type.id,
+        location_ids = (
+            _rows(
+                sa.select(appointment_type_locations.c.location_id).where(
+                    appointment_type_locations.c.organization_id
+                    == appointment_type.organization_id,
+                    appointment_type_locations.c.appointment_type_id == appointment_type.id,
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     return AppointmentTypeSpec(
         id=appointment_type.id,
         duration_minutes=appointment_type.duration_minutes,
@@ -103,14 +109,16 @@ def load_calendar(
     """
     instructors = sorted(set(instructor_ids)) if instructor_ids is not None else None
     types = sorted(set(appointment_type_ids)) if appointment_type_ids is not None else None
-    qualifications = build_qualifications(_rows(
-        qualifications_query(organization_id, instructors, types)))
+    qualifications = build_qualifications(
+        _rows(qualifications_query(organization_id, instructors, types))
+    )
     if types is not None:
         instructors = sorted(set().union(*qualifications.values()))
     if instructors == []:
         return SchoolCalendar(time_zone=time_zone, qualifications=qualifications)
-    queries = calendar_queries(organization_id, time_zone, date_from_local, date_to_local,
-                               instructors)
+    queries = calendar_queries(
+        organization_id, time_zone, date_from_local, date_to_local, instructors
+    )
     rows = CalendarRows(*(_rows(query).all() for query in queries))
     return build_calendar(time_zone, qualifications, rows)
 
@@ -129,15 +137,19 @@ def qualifications_query(org_id: int, instructors: list[int] | None, types: list
     return (
         sa.select(q.appointment_type_id, q.instructor_id)
         .join(m, sa.and_(m.id == q.instructor_id, m.organization_id == q.organization_id))
-        .where(q.organization_id == org_id,
-               sa.true() if instructors is None else q.instructor_id.in_(instructors),
-               sa.true() if types is None else q.appointment_type_id.in_(types),
-               m.active.is_(True), m.role == MembershipRole.INSTRUCTOR)
+        .where(
+            q.organization_id == org_id,
+            sa.true() if instructors is None else q.instructor_id.in_(instructors),
+            sa.true() if types is None else q.appointment_type_id.in_(types),
+            m.active.is_(True),
+            m.role == MembershipRole.INSTRUCTOR,
+        )
     )
 
 
-def calendar_queries(org_id: int, time_zone: str, first: date, stop: date,
-                     instructors: list[int] | None) -> CalendarRows:
+def calendar_queries(
+    org_id: int, time_zone: str, first: date, stop: date, instructors: list[int] | None
+) -> CalendarRows:
     """The four SELECTs whose rows ``build_calendar`` turns into a SchoolCalendar."""
     zone = ZoneInfo(time_zone)
 
@@ -146,32 +158,60 @@ def calendar_queries(org_id: int, time_zone: str, first: date, stop: date,
 
     w, o, t, c, b = WorkingHours, HoursOverride, TimeOff, SchoolClosure, Booking
     last = stop - timedelta(days=1)
-    busy_range = Range(local_midnight(first, zone) - _MARGIN, local_midnight(stop, zone) + _MARGIN,
-                       bounds="[)")
+    busy_range = Range(
+        local_midnight(first, zone) - _MARGIN, local_midnight(stop, zone) + _MARGIN, bounds="[)"
+    )
     return CalendarRows(
-        windows=sa.select(w.instructor_id, w.weekday, w.start_time, w.end_time, w.location_id,
-                          w.location_modes, w.effective_from, w.effective_until)
-        .where(w.organization_id == org_id, only(w.instructor_id),
-               sa.or_(w.effective_from.is_(None), w.effective_from < stop),
-               sa.or_(w.effective_until.is_(None), w.effective_until >= first)),
-        overrides=sa.select(o.instructor_id, o.day, o.start_time, o.end_time, o.location_id,
-                            o.location_modes)
-        .where(o.organization_id == org_id, only(o.instructor_id), o.day >= first,
-               o.day < stop),
+        windows=sa.select(
+            w.instructor_id,
+            w.weekday,
+            w.start_time,
+            w.end_time,
+            w.location_id,
+            w.location_modes,
+            w.effective_from,
+            w.effective_until,
+        ).where(
+            w.organization_id == org_id,
+            only(w.instructor_id),
+            sa.or_(w.effective_from.is_(None), w.effective_from < stop),
+            sa.or_(w.effective_until.is_(None), w.effective_until >= first),
+        ),
+        overrides=sa.select(
+            o.instructor_id, o.day, o.start_time, o.end_time, o.location_id, o.location_modes
+        ).where(o.organization_id == org_id, only(o.instructor_id), o.day >= first, o.day < stop),
         # The two small tables in one round trip; a closure has no instructor.
         time_off=sa.union_all(
             sa.select(t.instructor_id, t.first_day, t.last_day).where(
-                t.organization_id == org_id, only(t.instructor_id),
-                t.last_day >= first - _MARGIN, t.first_day <= last + _MARGIN),
+                t.organization_id == org_id,
+                only(t.instructor_id),
+                t.last_day >= first - _MARGIN,
+                t.first_day <= last + _MARGIN,
+            ),
             sa.select(sa.null().label("instructor_id"), c.first_day, c.last_day).where(
                 c.organization_id == org_id,
-                c.last_day >= first - _MARGIN, c.first_day <= last + _MARGIN),
+                c.last_day >= first - _MARGIN,
+                c.first_day <= last + _MARGIN,
+            ),
         ),
-        bookings=sa.select(b.instructor_id, b.appointment_type_id, b.starts_at, b.ends_at,
-                           b.buffer_before_minutes, b.buffer_after_minutes, b.seats_taken,
-                           b.capacity, b.location_mode, b.location_id, b.id)
-        .where(b.organization_id == org_id, only(b.instructor_id),
-               b.status == BookingStatus.CONFIRMED.value, b.occupied.overlaps(busy_range)),
+        bookings=sa.select(
+            b.instructor_id,
+            b.appointment_type_id,
+            b.starts_at,
+            b.ends_at,
+            b.buffer_before_minutes,
+            b.buffer_after_minutes,
+            b.seats_taken,
+            b.capacity,
+            b.location_mode,
+            b.location_id,
+            b.id,
+        ).where(
+            b.organization_id == org_id,
+            only(b.instructor_id),
+            b.status == BookingStatus.CONFIRMED.value,
+            b.occupied.overlaps(busy_range),
+        ),
     )
 
 
@@ -185,22 +225,43 @@ def build_qualifications(rows) -> dict[int, frozenset[int]]:
     return {type_id: frozenset(ids) for type_id, ids in by_type.items()}
 
 
-def build_calendar(time_zone: str, qualifications: dict[int, frozenset[int]],
-                   rows: CalendarRows) -> SchoolCalendar:
+def build_calendar(
+    time_zone: str, qualifications: dict[int, frozenset[int]], rows: CalendarRows
+) -> SchoolCalendar:
     zone = ZoneInfo(time_zone)
     windows = [
-        WorkingWindow(instructor_id, weekday, start, end, location_id, frozenset(modes),
-                      effective_from, effective_until)
-        for instructor_id, weekday, start, end, location_id, modes, effective_from, effective_until
-        in rows.windows
+        WorkingWindow(
+            instructor_id,
+            weekday,
+            start,
+            end,
+            location_id,
+            frozenset(modes),
+            effective_from,
+            effective_until,
+        )
+        for (
+            instructor_id,
+            weekday,
+            start,
+            end,
+            location_id,
+            modes,
+            effective_from,
+            effective_until,
+        ) in rows.windows
     ]
     by_day: dict[tuple[int, date], list[OverrideWindow]] = defaultdict(list)
     for instructor_id, day, start, end, location_id, modes in rows.overrides:
         by_day[(instructor_id, day)].append(
-            OverrideWindow(start, end, location_id, frozenset(modes)))
+            OverrideWindow(start, end, location_id, frozenset(modes))
+        )
     time_off = [
-        CoreTimeOff(instructor_id, local_midnight(first_day, zone),
-                    local_midnight(last_day + timedelta(days=1), zone))
+        CoreTimeOff(
+            instructor_id,
+            local_midnight(first_day, zone),
+            local_midnight(last_day + timedelta(days=1), zone),
+        )
         for instructor_id, first_day, last_day in rows.time_off
     ]
     return SchoolCalendar(

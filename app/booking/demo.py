@@ -34,15 +34,21 @@ ALL = ["in_person", "online", "at_home"]
 # subdomain -> instructor index -> [(weekdays, start, end, location index or None, modes)]
 WEEKLY_HOURS = {
     "musicschool": {
-        0: [((0, 1, 2, 3, 4), "14:00", "20:00", 0, ["in_person", "online"]),
-            ((5,), "10:00", "14:00", None, ["online"])],
-        1: [((1, 3), "10:00", "18:00", 1, ["in_person", "online"]),
-            ((2,), "12:00", "18:00", None, ["online"])],
+        0: [
+            ((0, 1, 2, 3, 4), "14:00", "20:00", 0, ["in_person", "online"]),
+            ((5,), "10:00", "14:00", None, ["online"]),
+        ],
+        1: [
+            ((1, 3), "10:00", "18:00", 1, ["in_person", "online"]),
+            ((2,), "12:00", "18:00", None, ["online"]),
+        ],
         2: [((0, 2, 4), "09:00", "13:00", None, ALL)],
     },
     "yogastudio": {
-        0: [((0, 1, 2, 3, 4), "07:00", "09:00", 0, ["in_person"]),
-            ((0, 1, 2, 3, 4), "17:00", "21:00", None, ["at_home", "in_person"])],
+        0: [
+            ((0, 1, 2, 3, 4), "07:00", "09:00", 0, ["in_person"]),
+            ((0, 1, 2, 3, 4), "17:00", "21:00", None, ["at_home", "in_person"]),
+        ],
         1: [((0, 1, 2, 3, 4, 5), "10:00", "16:00", None, ["in_person", "online"])],
         2: [((1, 2, 3, 4, 5), "09:00", "17:00", None, ["at_home", "online"])],
     },
@@ -72,77 +78,135 @@ def _hhmm(value: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def load_demo_schedule(organization: Organization, instructors: list[Membership],
-                       students: list[Membership], types: dict[str, AppointmentType],
-                       locations: list[Location]) -> None:
+def load_demo_schedule(
+    organization: Organization,
+    instructors: list[Membership],
+    students: list[Membership],
+    types: dict[str, AppointmentType],
+    locations: list[Location],
+) -> None:
     """Hours, a closure, some time off and some bookings for one demo school (in its tenant)."""
     for index, windows in WEEKLY_HOURS.get(organization.subdomain, {}).items():
         for weekdays, start, end, location_index, modes in windows:
             for weekday in weekdays:
-                exists = db.session.scalar(sa.select(WorkingHours.id).where(
-                    WorkingHours.organization_id == organization.id,
-                    WorkingHours.instructor_id == instructors[index].id,
-                    WorkingHours.weekday == weekday, WorkingHours.start_time == _hhmm(start)))
+                exists = db.session.scalar(
+                    sa.select(WorkingHours.id).where(
+                        WorkingHours.organization_id == organization.id,
+                        WorkingHours.instructor_id == instructors[index].id,
+                        WorkingHours.weekday == weekday,
+                        WorkingHours.start_time == _hhmm(start),
+                    )
+                )
                 if exists is None:
-                    db.session.add(WorkingHours(
-                        organization_id=organization.id, instructor_id=instructors[index].id,
-                        weekday=weekday, start_time=_hhmm(start), end_time=_hhmm(end),
-                        location_id=None if location_index is None
-                        else locations[location_index].id,
-                        location_modes=modes))
+                    db.session.add(
+                        WorkingHours(
+                            organization_id=organization.id,
+                            instructor_id=instructors[index].id,
+                            weekday=weekday,
+                            start_time=_hhmm(start),
+                            end_time=_hhmm(end),
+                            location_id=None
+                            if location_index is None
+                            else locations[location_index].id,
+                            location_modes=modes,
+                        )
+                    )
     today = service.now_utc().astimezone(ZoneInfo(organization.time_zone)).date()
     _closure(organization, "New Year's Day", date(today.year + 1, 1, 1))
-    if not db.session.scalar(sa.select(TimeOff.id).where(
-            TimeOff.organization_id == organization.id).limit(1)):
+    if not db.session.scalar(
+        sa.select(TimeOff.id).where(TimeOff.organization_id == organization.id).limit(1)
+    ):
         away = today + timedelta(days=17)
-        db.session.add(TimeOff(organization_id=organization.id, instructor_id=instructors[1].id,
-                               first_day=away, last_day=away + timedelta(days=2),
-                               reason="Concert tour" if organization.subdomain == "musicschool"
-                               else "Training course"))
-    if not db.session.scalar(sa.select(HoursOverride.id).where(
-            HoursOverride.organization_id == organization.id).limit(1)):
+        db.session.add(
+            TimeOff(
+                organization_id=organization.id,
+                instructor_id=instructors[1].id,
+                first_day=away,
+                last_day=away + timedelta(days=2),
+                reason="Concert tour"
+                if organization.subdomain == "musicschool"
+                else "Training course",
+            )
+        )
+    if not db.session.scalar(
+        sa.select(HoursOverride.id).where(HoursOverride.organization_id == organization.id).limit(1)
+    ):
         # A shorter day for the first instructor in ten days' time.
-        db.session.add(HoursOverride(organization_id=organization.id,
-                                     instructor_id=instructors[0].id,
-                                     day=today + timedelta(days=10), start_time=time(12, 0),
-                                     end_time=time(15, 0), location_modes=["online"]))
+        db.session.add(
+            HoursOverride(
+                organization_id=organization.id,
+                instructor_id=instructors[0].id,
+                day=today + timedelta(days=10),
+                start_time=time(12, 0),
+                end_time=time(15, 0),
+                location_modes=["online"],
+            )
+        )
     db.session.commit()
-    if not db.session.scalar(sa.select(Booking.id).where(
-            Booking.organization_id == organization.id).limit(1)):
+    if not db.session.scalar(
+        sa.select(Booking.id).where(Booking.organization_id == organization.id).limit(1)
+    ):
         _book_demo_lessons(organization, instructors, students, types, locations, today)
 
 
 def _closure(organization: Organization, name: str, day: date) -> None:
-    if not db.session.scalar(sa.select(SchoolClosure.id).where(
-            SchoolClosure.organization_id == organization.id, SchoolClosure.name == name)):
-        db.session.add(SchoolClosure(organization_id=organization.id, name=name,
-                                     first_day=day, last_day=day))
+    if not db.session.scalar(
+        sa.select(SchoolClosure.id).where(
+            SchoolClosure.organization_id == organization.id, SchoolClosure.name == name
+        )
+    ):
+        db.session.add(
+            SchoolClosure(organization_id=organization.id, name=name, first_day=day, last_day=day)
+        )
 
 
 def _book_demo_lessons(organization, instructors, students, types, locations, today) -> None:
     """Each demo booking takes the first free time of its instructor on its day."""
-    for type_name, student, instructor, days_ahead, mode, location_index, weeks in \
-            DEMO_BOOKINGS.get(organization.subdomain, []):
+    for (
+        type_name,
+        student,
+        instructor,
+        days_ahead,
+        mode,
+        location_index,
+        weeks,
+    ) in DEMO_BOOKINGS.get(organization.subdomain, []):
         appointment_type = types[type_name]
         location_id = None if location_index is None else locations[location_index].id
         day = today + timedelta(days=days_ahead)
-        slots = service.free_slots(appointment_type, day, day + timedelta(days=7),
-                                   instructor_id=instructors[instructor].id, location_mode=mode,
-                                   location_id=location_id)
+        slots = service.free_slots(
+            appointment_type,
+            day,
+            day + timedelta(days=7),
+            instructor_id=instructors[instructor].id,
+            location_mode=mode,
+            location_id=location_id,
+        )
         if not slots:
             continue
-        choice = LessonChoice(appointment_type.id, slots[0].start, mode,
-                              instructors[instructor].id, location_id)
+        choice = LessonChoice(
+            appointment_type.id, slots[0].start, mode, instructors[instructor].id, location_id
+        )
         address = "221B Baker Street, London NW1 6XE" if mode == "at_home" else None
         try:
             if weeks:
-                occurrences = service.preview_series(choice, student=students[student],
-                                                     weeks=weeks)
-                service.book_series(choice, student=students[student], actor=students[student],
-                                    weeks=weeks, notify=False, address=address,
-                                    accepted_starts=[o.start for o in occurrences if o.bookable])
+                occurrences = service.preview_series(choice, student=students[student], weeks=weeks)
+                service.book_series(
+                    choice,
+                    student=students[student],
+                    actor=students[student],
+                    weeks=weeks,
+                    notify=False,
+                    address=address,
+                    accepted_starts=[o.start for o in occurrences if o.bookable],
+                )
             else:
-                service.book_lesson(choice, student=students[student], actor=students[student],
-                                    address=address, notify=False)
+                service.book_lesson(
+                    choice,
+                    student=students[student],
+                    actor=students[student],
+                    address=address,
+                    notify=False,
+                )
         except BookingProblem as problem:  # a demo lesson that does not fit is simply skipped
             log.info("Demo booking skipped (%s): %s", type_name, problem.message)

@@ -61,29 +61,41 @@ class DayColumn:
         return self.day.strftime("%a %d %b")
 
 
-def week_columns(slots: list[Slot], week_start: date, school_zone: str,
-                 student_zone: str | None, location_names: dict[int, str]) -> list[DayColumn]:
+def week_columns(
+    slots: list[Slot],
+    week_start: date,
+    school_zone: str,
+    student_zone: str | None,
+    location_names: dict[int, str],
+) -> list[DayColumn]:
     """Seven columns (Monday first, school-local days) of bookable times."""
     school = ZoneInfo(school_zone)
     by_day: dict[date, list[SlotChoice]] = defaultdict(list)
     for slot in slots:
         local = slot.start.astimezone(school)
-        by_day[local.date()].append(SlotChoice(
-            start=slot.start,
-            school_time=local.strftime("%H:%M"),
-            student_time=hhmm(slot.start, student_zone) if student_zone else None,
-            mode=str(slot.location_mode.value),
-            location_id=slot.location_id,
-            place=place(slot.location_mode.value, slot.location_id, location_names),
-            instructor_ids=slot.instructor_ids,
-            seats_left=slot.seats_left,
-        ))
+        by_day[local.date()].append(
+            SlotChoice(
+                start=slot.start,
+                school_time=local.strftime("%H:%M"),
+                student_time=hhmm(slot.start, student_zone) if student_zone else None,
+                mode=str(slot.location_mode.value),
+                location_id=slot.location_id,
+                place=place(slot.location_mode.value, slot.location_id, location_names),
+                instructor_ids=slot.instructor_ids,
+                seats_left=slot.seats_left,
+            )
+        )
     days = [week_start + timedelta(days=n) for n in range(7)]
     return [DayColumn(day, by_day.get(day, [])) for day in days]
 
 
-def slot_json(slot: Slot, school_zone: str, student_zone: str | None,
-              location_names: dict[int, str], instructor_names: dict[int, str]) -> dict:
+def slot_json(
+    slot: Slot,
+    school_zone: str,
+    student_zone: str | None,
+    location_names: dict[int, str],
+    instructor_names: dict[int, str],
+) -> dict:
     seats = dict(slot.seats_left_by_instructor)
     data = {
         "start": slot.start.isoformat(),

@@ -18,26 +18,38 @@ from app.scheduling import MAX_SERIES_LESSONS
 
 
 class ConfirmForm(FlaskForm):
-    student = SelectField("Student", coerce=int, validate_choice=False,
-                          validators=[Optional()])
-    notes = TextAreaField("Notes for the instructor (optional)",
-                          validators=[Optional(), Length(max=2000)])
+    student = SelectField("Student", coerce=int, validate_choice=False, validators=[Optional()])
+    notes = TextAreaField(
+        "Notes for the instructor (optional)", validators=[Optional(), Length(max=2000)]
+    )
     address = StringField("Address for the lesson", validators=[Optional(), Length(max=500)])
-    repeat = SelectField("Repeat", choices=[("", "Just this once"),
-                                             ("weeks", "Every week, for a number of weeks"),
-                                             ("until", "Every week, until a date")],
-                         validate_choice=True, default="")
+    repeat = SelectField(
+        "Repeat",
+        choices=[
+            ("", "Just this once"),
+            ("weeks", "Every week, for a number of weeks"),
+            ("until", "Every week, until a date"),
+        ],
+        validate_choice=True,
+        default="",
+    )
     weeks = IntegerField(
-        "Number of weeks", validators=[Optional(), NumberRange(
-            1, MAX_SERIES_LESSONS, f"Choose 1 to {MAX_SERIES_LESSONS} weeks.")])
+        "Number of weeks",
+        validators=[
+            Optional(),
+            NumberRange(1, MAX_SERIES_LESSONS, f"Choose 1 to {MAX_SERIES_LESSONS} weeks."),
+        ],
+    )
     until = DateField("Until (last date)", validators=[Optional()])
 
 
 class CancelForm(FlaskForm):
     reason = StringField("Reason (optional)", validators=[Optional(), Length(max=500)])
-    scope = SelectField("What to cancel", choices=[("this", "Only this lesson"),
-                                                   ("following", "This and all later lessons")],
-                        default="this")
+    scope = SelectField(
+        "What to cancel",
+        choices=[("this", "Only this lesson"), ("following", "This and all later lessons")],
+        default="this",
+    )
 
 
 class RescheduleForm(FlaskForm):
@@ -49,7 +61,11 @@ class SignupForm(FlaskForm):
     first_name = StringField("First name", validators=[DataRequired(), Length(max=64)])
     last_name = StringField("Last name", validators=[DataRequired(), Length(max=64)])
     email = StringField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    password = PasswordField("Password", validators=[
-        DataRequired(), Length(min=8, max=128, message="Use at least 8 characters.")])
-    confirm = PasswordField("Repeat the password", validators=[
-        DataRequired(), EqualTo("password", message="The two passwords differ.")])
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(min=8, max=128, message="Use at least 8 characters.")],
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+    )

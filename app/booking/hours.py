@@ -26,10 +26,26 @@ def _ids(item) -> tuple[int | None, int | None]:
     return instructor_id, location_id
 
 
-def _window(instructor_id: int, weekday: int, start: time, end: time, location_id: int | None,
-            modes, effective_from: date | None, effective_until: date | None) -> WorkingWindow:
-    return WorkingWindow(instructor_id, weekday, start, end, location_id, frozenset(modes or ()),
-                         effective_from, effective_until)
+def _window(
+    instructor_id: int,
+    weekday: int,
+    start: time,
+    end: time,
+    location_id: int | None,
+    modes,
+    effective_from: date | None,
+    effective_until: date | None,
+) -> WorkingWindow:
+    return WorkingWindow(
+        instructor_id,
+        weekday,
+        start,
+        end,
+        location_id,
+        frozenset(modes or ()),
+        effective_from,
+        effective_until,
+    )
 
 
 def _others(query) -> list:
@@ -53,18 +69,38 @@ def weekly_hours_problems(item: WorkingHours) -> list[str]:
         return ["Give a start and an end time."]
     instructor_id, location_id = _ids(item)
     with db.session.no_autoflush:  # the edited row is checked before it is written
-        others = _others(sa.select(WorkingHours).where(
-            WorkingHours.organization_id == current_org_id(),
-            WorkingHours.instructor_id == instructor_id,
-            WorkingHours.weekday == item.weekday,
-            WorkingHours.id != (item.id or 0),
-        ))
+        others = _others(
+            sa.select(WorkingHours).where(
+                WorkingHours.organization_id == current_org_id(),
+                WorkingHours.instructor_id == instructor_id,
+                WorkingHours.weekday == item.weekday,
+                WorkingHours.id != (item.id or 0),
+            )
+        )
     windows = [
-        _window(w.instructor_id, w.weekday, w.start_time, w.end_time, w.location_id,
-                w.location_modes, w.effective_from, w.effective_until)
+        _window(
+            w.instructor_id,
+            w.weekday,
+            w.start_time,
+            w.end_time,
+            w.location_id,
+            w.location_modes,
+            w.effective_from,
+            w.effective_until,
+        )
         for w in others
-    ] + [_window(instructor_id or 0, item.weekday, item.start_time, item.end_time, location_id,
-                 item.location_modes, item.effective_from, item.effective_until)]
+    ] + [
+        _window(
+            instructor_id or 0,
+            item.weekday,
+            item.start_time,
+            item.end_time,
+            location_id,
+            item.location_modes,
+            item.effective_from,
+            item.effective_until,
+        )
+    ]
     problems = _location_problem(location_id, item.location_modes)
     return problems + _in_words(validate_weekly_windows(windows), item.instructor)
 
@@ -75,18 +111,38 @@ def override_problems(item: HoursOverride) -> list[str]:
         return ["Give a date, a start and an end time."]
     instructor_id, location_id = _ids(item)
     with db.session.no_autoflush:
-        others = _others(sa.select(HoursOverride).where(
-            HoursOverride.organization_id == current_org_id(),
-            HoursOverride.instructor_id == instructor_id,
-            HoursOverride.day == item.day,
-            HoursOverride.id != (item.id or 0),
-        ))
+        others = _others(
+            sa.select(HoursOverride).where(
+                HoursOverride.organization_id == current_org_id(),
+                HoursOverride.instructor_id == instructor_id,
+                HoursOverride.day == item.day,
+                HoursOverride.id != (item.id or 0),
+            )
+        )
     windows = [
-        _window(o.instructor_id, o.day.weekday(), o.start_time, o.end_time, o.location_id,
-                o.location_modes, o.day, o.day)
+        _window(
+            o.instructor_id,
+            o.day.weekday(),
+            o.start_time,
+            o.end_time,
+            o.location_id,
+            o.location_modes,
+            o.day,
+            o.day,
+        )
         for o in others
-    ] + [_window(instructor_id or 0, item.day.weekday(), item.start_time, item.end_time,
-                 location_id, item.location_modes, item.day, item.day)]
+    ] + [
+        _window(
+            instructor_id or 0,
+            item.day.weekday(),
+            item.start_time,
+            item.end_time,
+            location_id,
+            item.location_modes,
+            item.day,
+            item.day,
+        )
+    ]
     problems = _location_problem(location_id, item.location_modes)
     return problems + _in_words(validate_weekly_windows(windows), item.instructor)
 

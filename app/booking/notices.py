@@ -42,19 +42,27 @@ def _lesson_lines(attendees: list[BookingAttendee], organization: Organization) 
     lines = []
     for attendee in attendees:
         booking = attendee.booking
-        lines.append(f"- {local_label(booking.starts_at, organization.time_zone)}: "
-                     f"{booking.appointment_type.name} with {booking.instructor.full_name}, "
-                     f"{booking.where_display}")
+        lines.append(
+            f"- {local_label(booking.starts_at, organization.time_zone)}: "
+            f"{booking.appointment_type.name} with {booking.instructor.full_name}, "
+            f"{booking.where_display}"
+        )
     return lines
 
 
-def _student_message(event: str, attendees: list[BookingAttendee], organization: Organization,
-                     previous_start: datetime | None) -> str:
+def _student_message(
+    event: str,
+    attendees: list[BookingAttendee],
+    organization: Organization,
+    previous_start: datetime | None,
+) -> str:
     student = attendees[0].student
     intro = {
-        "booked": "your booking is confirmed:" if len(attendees) == 1
+        "booked": "your booking is confirmed:"
+        if len(attendees) == 1
         else f"your {len(attendees)} weekly lessons are confirmed:",
-        "cancelled": "this booking has been cancelled:" if len(attendees) == 1
+        "cancelled": "this booking has been cancelled:"
+        if len(attendees) == 1
         else "these bookings have been cancelled:",
         "rescheduled": "your lesson has moved to:",
         "reminder": "a reminder of your lesson:",
@@ -63,37 +71,50 @@ def _student_message(event: str, attendees: list[BookingAttendee], organization:
     lines += _lesson_lines(attendees, organization)
     if previous_start is not None:
         lines += ["", f"(It was on {local_label(previous_start, organization.time_zone)}.)"]
-    lines += ["", f"See and manage it: {booking_url(organization, attendees[0].id)}", "",
-              f"— {organization.name}"]
+    lines += [
+        "",
+        f"See and manage it: {booking_url(organization, attendees[0].id)}",
+        "",
+        f"— {organization.name}",
+    ]
     return "\n".join(lines)
 
 
-def _instructor_message(event: str, attendees: list[BookingAttendee],
-                        organization: Organization) -> str:
+def _instructor_message(
+    event: str, attendees: list[BookingAttendee], organization: Organization
+) -> str:
     student = attendees[0].student
     verb = {"booked": "booked", "cancelled": "cancelled", "rescheduled": "moved"}[event]
     lines = [f"{student.full_name} {verb}:", ""] + _lesson_lines(attendees, organization)
     return "\n".join(lines + ["", f"— CourseCove for {organization.name}"])
 
 
-def send_booking_notices(event: str, attendees: list[BookingAttendee],
-                         previous_start: datetime | None = None) -> None:
+def send_booking_notices(
+    event: str, attendees: list[BookingAttendee], previous_start: datetime | None = None
+) -> None:
     """Tell the student (and the instructor) what just happened. Never raises."""
     if not attendees:
         return
     try:
         organization = db.session.get(Organization, attendees[0].organization_id)
         subject = f"{SUBJECTS[event]}: {attendees[0].booking.appointment_type.name}"
-        send_mail(attendees[0].student.email, f"{organization.name} – {subject}",
-                  _student_message(event, attendees, organization, previous_start),
-                  reply_to=organization.contact_email)
+        send_mail(
+            attendees[0].student.email,
+            f"{organization.name} – {subject}",
+            _student_message(event, attendees, organization, previous_start),
+            reply_to=organization.contact_email,
+        )
         instructors = {a.booking.instructor.email for a in attendees}
         if event != "reminder":
-            send_mail(sorted(instructors), f"{organization.name} – {subject}",
-                      _instructor_message(event, attendees, organization))
+            send_mail(
+                sorted(instructors),
+                f"{organization.name} – {subject}",
+                _instructor_message(event, attendees, organization),
+            )
     except Exception:  # a notice must never fail the booking that already happened
-        log.exception("Could not send the %s notice for booking(s) %s", event,
-                      [a.id for a in attendees])
+        log.exception(
+            "Could not send the %s notice for booking(s) %s", event, [a.id for a in attendees]
+        )
 
 
 def send_due_reminders(now: datetime, lead: timedelta) -> int:
@@ -109,18 +130,22 @@ def send_due_reminders(now: datetime, lead: timedelta) -> int:
         due = db.session.scalars(
             sa.select(BookingAttendee.id)
             .join(Booking, Booking.id == BookingAttendee.booking_id)
-            .where(BookingAttendee.status == BookingStatus.CONFIRMED.value,
-                   Booking.status == BookingStatus.CONFIRMED.value,
-                   BookingAttendee.reminder_sent_at.is_(None),
-                   Booking.starts_at > now, Booking.starts_at <= now + lead)
+            .where(
+                BookingAttendee.status == BookingStatus.CONFIRMED.value,
+                Booking.status == BookingStatus.CONFIRMED.value,
+                BookingAttendee.reminder_sent_at.is_(None),
+                Booking.starts_at > now,
+                Booking.starts_at <= now + lead,
+            )
             .order_by(Booking.starts_at)
         ).all()
         for attendee_id in due:
             # Claim the seat first: of two overlapping runs, only one sends.
             claimed = db.session.scalar(
                 sa.update(BookingAttendee)
-                .where(BookingAttendee.id == attendee_id,
-                       BookingAttendee.reminder_sent_at.is_(None))
+                .where(
+                    BookingAttendee.id == attendee_id, BookingAttendee.reminder_sent_at.is_(None)
+                )
                 .values(reminder_sent_at=now)
                 .returning(BookingAttendee.id)
             )

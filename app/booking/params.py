@@ -57,8 +57,9 @@ def moment(value: str | None) -> datetime:
         # An unencoded "+" in a query string arrives as a space before the offset.
         parsed = datetime.fromisoformat(re.sub(r" (\d{2}:\d{2})$", r"+\1", value.strip()))
     except ValueError:
-        raise BadInput(f"The time “{value}” could not be read; please pick one from the list.") \
-            from None
+        raise BadInput(
+            f"The time “{value}” could not be read; please pick one from the list."
+        ) from None
     if parsed.tzinfo is None:
         raise BadInput("The time must include its time zone; please pick one from the list.")
     return parsed

@@ -182,40 +182,65 @@ def _check_location(choice: LessonChoice) -> None:
 
 def _problem(refusal: Refusal) -> BookingProblem:
     if refusal in (Refusal.TIME_TAKEN, Refusal.CLASS_FULL):
-        return SlotTaken(JUST_TAKEN if refusal is Refusal.TIME_TAKEN else
-                         "Sorry, the last place in that class was just taken.")
+        return SlotTaken(
+            JUST_TAKEN
+            if refusal is Refusal.TIME_TAKEN
+            else "Sorry, the last place in that class was just taken."
+        )
     return BookingProblem(refusal.value)
 
 
 # --- availability ---------------------------------------------------------------------------
 
 
-def free_slots(appointment_type: AppointmentType, date_from_local: date, date_to_local: date, *,
-               instructor_id: int | None = None, location_mode: str | None = None,
-               location_id: int | None = None, exclude_booking_ids: Iterable[int] = (),
-               now: datetime | None = None) -> list[Slot]:
+def free_slots(
+    appointment_type: AppointmentType,
+    date_from_local: date,
+    date_to_local: date,
+    *,
+    instructor_id: int | None = None,
+    location_mode: str | None = None,
+    location_id: int | None = None,
+    exclude_booking_ids: Iterable[int] = (),
+    now: datetime | None = None,
+) -> list[Slot]:
     """The one way to list bookable times: the booking page, the API and rescheduling use it."""
     organization = school()
     spec = appointment_type_spec(appointment_type)
     calendar = load_calendar(
-        organization.id, organization.time_zone, date_from_local, date_to_local,
+        organization.id,
+        organization.time_zone,
+        date_from_local,
+        date_to_local,
         instructor_ids=None if instructor_id is None else [instructor_id],
         appointment_type_ids=[appointment_type.id],
     )
-    query = SlotQuery(spec, date_from_local, date_to_local, instructor_id=instructor_id,
-                      location_mode=location_mode, location_id=location_id,
-                      exclude_booking_ids=frozenset(exclude_booking_ids))
+    query = SlotQuery(
+        spec,
+        date_from_local,
+        date_to_local,
+        instructor_id=instructor_id,
+        location_mode=location_mode,
+        location_id=location_id,
+        exclude_booking_ids=frozenset(exclude_booking_ids),
+    )
     return available_slots(query, calendar, now or now_utc())
 
 
-def _candidates(appointment_type: AppointmentType, choice: LessonChoice,
-                now: datetime) -> list[int]:
+def _candidates(
+    appointment_type: AppointmentType, choice: LessonChoice, now: datetime
+) -> list[int]:
     """Instructors to try for "any qualified instructor": those offering that exact slot,
     emptiest group session first."""
     day = choice.start.astimezone(ZoneInfo(school().time_zone)).date()
-    for slot in free_slots(appointment_type, day, day + timedelta(days=1),
-                           location_mode=choice.location_mode, location_id=choice.location_id,
-                           now=now):
+    for slot in free_slots(
+        appointment_type,
+        day,
+        day + timedelta(days=1),
+        location_mode=choice.location_mode,
+        location_id=choice.location_id,
+        now=now,
+    ):
         if slot.start == choice.start:
             # Fill sessions that already have students before opening a new one.
             ranked = sorted(slot.seats_left_by_instructor, key=lambda pair: (pair[1], pair[0]))
@@ -261,73 +286,114 @@ def _lock(*membership_ids: int | None) -> None:
         db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(BOOKING_LOCK_CLASS, key)))
 
 
-def _recheck(appointment_type: AppointmentType, *, start: datetime, instructor_id: int,
-             location_mode: str, location_id: int | None, now: datetime,
-             exclude_booking_ids: Iterable[int] = ()) -> None:
+def _recheck(
+    appointment_type: AppointmentType,
+    *,
+    start: datetime,
+    instructor_id: int,
+    location_mode: str,
+    location_id: int | None,
+    now: datetime,
+    exclude_booking_ids: Iterable[int] = (),
+) -> None:
     """Under the lock: ask the core again, with what the database holds right now."""
     organization = school()
     day = start.astimezone(ZoneInfo(organization.time_zone)).date()
-    calendar = load_calendar(organization.id, organization.time_zone, day - timedelta(days=1),
-                             day + timedelta(days=2), instructor_ids=[instructor_id],
-                             appointment_type_ids=[appointment_type.id])
-    refusal = check_booking(appointment_type_spec(appointment_type), calendar, start=start,
-                            instructor_id=instructor_id, location_mode=LocationMode(location_mode),
-                            location_id=location_id, now=now,
-                            exclude_booking_ids=exclude_booking_ids)
+    calendar = load_calendar(
+        organization.id,
+        organization.time_zone,
+        day - timedelta(days=1),
+        day + timedelta(days=2),
+        instructor_ids=[instructor_id],
+        appointment_type_ids=[appointment_type.id],
+    )
+    refusal = check_booking(
+        appointment_type_spec(appointment_type),
+        calendar,
+        start=start,
+        instructor_id=instructor_id,
+        location_mode=LocationMode(location_mode),
+        location_id=location_id,
+        now=now,
+        exclude_booking_ids=exclude_booking_ids,
+    )
     if refusal is not None:
         raise _problem(refusal)
 
 
-def _refuse_if_instructor_busy(appointment_type: AppointmentType, instructor_id: int,
-                               start: datetime, exclude_booking_id: int | None = None) -> None:
+def _refuse_if_instructor_busy(
+    appointment_type: AppointmentType,
+    instructor_id: int,
+    start: datetime,
+    exclude_booking_id: int | None = None,
+) -> None:
     """Under the lock, the quick answer when a race is lost: for a private lesson, a confirmed
     session already occupies this time (buffers included: the exclusion constraint's test);
     for a group class, the session at this time is full. The many who lose a race for one
     slot are answered with one query; everyone else goes on to the core's full check."""
     if appointment_type.capacity > 1:
         full = db.session.scalar(
-            sa.select(Booking.id).where(
+            sa.select(Booking.id)
+            .where(
                 Booking.organization_id == appointment_type.organization_id,
-                Booking.instructor_id == instructor_id, Booking.status == CONFIRMED,
-                Booking.appointment_type_id == appointment_type.id, Booking.starts_at == start,
+                Booking.instructor_id == instructor_id,
+                Booking.status == CONFIRMED,
+                Booking.appointment_type_id == appointment_type.id,
+                Booking.starts_at == start,
                 Booking.seats_taken >= Booking.capacity,
-            ).limit(1)
+            )
+            .limit(1)
         )
         if full is not None:
             raise SlotTaken("Sorry, the last place in that class was just taken.")
         return
     end = start + timedelta(minutes=appointment_type.duration_minutes)
-    wanted = occupied_range(start, end, appointment_type.buffer_before_minutes,
-                            appointment_type.buffer_after_minutes)
+    wanted = occupied_range(
+        start, end, appointment_type.buffer_before_minutes, appointment_type.buffer_after_minutes
+    )
     taken = db.session.scalar(
-        sa.select(Booking.id).where(
+        sa.select(Booking.id)
+        .where(
             Booking.organization_id == appointment_type.organization_id,
-            Booking.instructor_id == instructor_id, Booking.status == CONFIRMED,
-            Booking.occupied.overlaps(wanted), Booking.id != (exclude_booking_id or 0),
-        ).limit(1)
+            Booking.instructor_id == instructor_id,
+            Booking.status == CONFIRMED,
+            Booking.occupied.overlaps(wanted),
+            Booking.id != (exclude_booking_id or 0),
+        )
+        .limit(1)
     )
     if taken is not None:
         raise SlotTaken(JUST_TAKEN)
 
 
-def _refuse_student_clash(student_id: int, start: datetime, end: datetime,
-                          ignore_attendee_id: int | None = None) -> None:
+def _refuse_student_clash(
+    student_id: int, start: datetime, end: datetime, ignore_attendee_id: int | None = None
+) -> None:
     clash = db.session.scalar(
-        sa.select(BookingAttendee.id).where(
+        sa.select(BookingAttendee.id)
+        .where(
             BookingAttendee.organization_id == school().id,
             BookingAttendee.student_id == student_id,
             BookingAttendee.status == CONFIRMED,
             BookingAttendee.during.overlaps(Range(start, end, bounds="[)")),
             BookingAttendee.id != (ignore_attendee_id or 0),
-        ).limit(1)
+        )
+        .limit(1)
     )
     if clash is not None:
         raise SlotTaken(STUDENT_BUSY)
 
 
-def _take_seat(appointment_type: AppointmentType, *, start: datetime, instructor_id: int,
-               location_mode: str, location_id: int | None, address: str | None,
-               actor: Membership) -> Booking:
+def _take_seat(
+    appointment_type: AppointmentType,
+    *,
+    start: datetime,
+    instructor_id: int,
+    location_mode: str,
+    location_id: int | None,
+    address: str | None,
+    actor: Membership,
+) -> Booking:
     """The session this seat belongs to: an open group session, or a new one."""
     end = start + timedelta(minutes=appointment_type.duration_minutes)
     if appointment_type.capacity > 1:
@@ -338,7 +404,8 @@ def _take_seat(appointment_type: AppointmentType, *, start: datetime, instructor
                 Booking.appointment_type_id == appointment_type.id,
                 Booking.starts_at == start,
                 Booking.location_mode == location_mode,
-                Booking.location_id.is_(None) if location_id is None
+                Booking.location_id.is_(None)
+                if location_id is None
                 else Booking.location_id == location_id,
                 Booking.status == CONFIRMED,
             )
@@ -347,8 +414,11 @@ def _take_seat(appointment_type: AppointmentType, *, start: datetime, instructor
             # A conditional update, never count-then-insert: no row means no seat left.
             seated = db.session.scalar(
                 sa.update(Booking)
-                .where(Booking.id == open_session, Booking.status == CONFIRMED,
-                       Booking.seats_taken < Booking.capacity)
+                .where(
+                    Booking.id == open_session,
+                    Booking.status == CONFIRMED,
+                    Booking.seats_taken < Booking.capacity,
+                )
                 .values(seats_taken=Booking.seats_taken + 1)
                 .returning(Booking.id)
             )
@@ -377,43 +447,89 @@ def _take_seat(appointment_type: AppointmentType, *, start: datetime, instructor
     return booking
 
 
-def _record(booking: Booking, attendee: BookingAttendee | None, actor: Membership | None,
-            action: ChangeAction, *, from_starts_at: datetime | None = None,
-            to_starts_at: datetime | None = None, from_instructor_id: int | None = None,
-            to_instructor_id: int | None = None, details: str | None = None) -> None:
-    db.session.add(BookingChange(
-        organization_id=booking.organization_id, booking_id=booking.id,
-        attendee_id=attendee.id if attendee is not None else None,
-        actor_id=actor.id if actor is not None else None, action=action.value,
-        from_starts_at=from_starts_at, to_starts_at=to_starts_at,
-        from_instructor_id=from_instructor_id, to_instructor_id=to_instructor_id,
-        details=details,
-    ))
+def _record(
+    booking: Booking,
+    attendee: BookingAttendee | None,
+    actor: Membership | None,
+    action: ChangeAction,
+    *,
+    from_starts_at: datetime | None = None,
+    to_starts_at: datetime | None = None,
+    from_instructor_id: int | None = None,
+    to_instructor_id: int | None = None,
+    details: str | None = None,
+) -> None:
+    db.session.add(
+        BookingChange(
+            organization_id=booking.organization_id,
+            booking_id=booking.id,
+            attendee_id=attendee.id if attendee is not None else None,
+            actor_id=actor.id if actor is not None else None,
+            action=action.value,
+            from_starts_at=from_starts_at,
+            to_starts_at=to_starts_at,
+            from_instructor_id=from_instructor_id,
+            to_instructor_id=to_instructor_id,
+            details=details,
+        )
+    )
 
 
-def _seat(appointment_type: AppointmentType, choice: LessonChoice, instructor_id: int, *,
-          student: Membership, actor: Membership, notes: str | None, address: str | None,
-          series_id: int | None, now: datetime) -> BookingAttendee:
+def _seat(
+    appointment_type: AppointmentType,
+    choice: LessonChoice,
+    instructor_id: int,
+    *,
+    student: Membership,
+    actor: Membership,
+    notes: str | None,
+    address: str | None,
+    series_id: int | None,
+    now: datetime,
+) -> BookingAttendee:
     """Check and write one seat; the caller holds the locks and owns the transaction."""
     location_id = choice.location_id if choice.location_mode == LocationMode.IN_PERSON else None
     _refuse_if_instructor_busy(appointment_type, instructor_id, choice.start)
-    _recheck(appointment_type, start=choice.start, instructor_id=instructor_id,
-             location_mode=choice.location_mode, location_id=location_id, now=now)
+    _recheck(
+        appointment_type,
+        start=choice.start,
+        instructor_id=instructor_id,
+        location_mode=choice.location_mode,
+        location_id=location_id,
+        now=now,
+    )
     end = choice.start + timedelta(minutes=appointment_type.duration_minutes)
     _refuse_student_clash(student.id, choice.start, end)
-    booking = _take_seat(appointment_type, start=choice.start, instructor_id=instructor_id,
-                         location_mode=choice.location_mode, location_id=location_id,
-                         address=address, actor=actor)
+    booking = _take_seat(
+        appointment_type,
+        start=choice.start,
+        instructor_id=instructor_id,
+        location_mode=choice.location_mode,
+        location_id=location_id,
+        address=address,
+        actor=actor,
+    )
     attendee = BookingAttendee(
-        organization_id=booking.organization_id, booking_id=booking.id, student_id=student.id,
-        series_id=series_id, during=Range(booking.starts_at, booking.ends_at, bounds="[)"),
-        status=CONFIRMED, notes=notes or None, booked_by_id=actor.id,
+        organization_id=booking.organization_id,
+        booking_id=booking.id,
+        student_id=student.id,
+        series_id=series_id,
+        during=Range(booking.starts_at, booking.ends_at, bounds="[)"),
+        status=CONFIRMED,
+        notes=notes or None,
+        booked_by_id=actor.id,
     )
     db.session.add(attendee)
     db.session.flush()
-    _record(booking, attendee, actor, ChangeAction.BOOKED, to_starts_at=booking.starts_at,
-            to_instructor_id=booking.instructor_id,
-            details=None if actor.id == student.id else f"Booked on behalf of {student}")
+    _record(
+        booking,
+        attendee,
+        actor,
+        ChangeAction.BOOKED,
+        to_starts_at=booking.starts_at,
+        to_instructor_id=booking.instructor_id,
+        details=None if actor.id == student.id else f"Booked on behalf of {student}",
+    )
     return attendee
 
 
@@ -425,9 +541,16 @@ def _require_address(choice: LessonChoice, address: str | None) -> None:
 # --- booking --------------------------------------------------------------------------------
 
 
-def book_lesson(choice: LessonChoice, *, student: Membership, actor: Membership,
-                notes: str | None = None, address: str | None = None,
-                now: datetime | None = None, notify: bool = True) -> BookingAttendee:
+def book_lesson(
+    choice: LessonChoice,
+    *,
+    student: Membership,
+    actor: Membership,
+    notes: str | None = None,
+    address: str | None = None,
+    now: datetime | None = None,
+    notify: bool = True,
+) -> BookingAttendee:
     """Book one lesson (or a seat in a group class) and send the confirmation."""
     now = now or now_utc()
     appointment_type, candidates = _prepare(choice, student, now, address=address)
@@ -436,9 +559,17 @@ def book_lesson(choice: LessonChoice, *, student: Membership, actor: Membership,
         try:
             with _booking_transaction():
                 _lock(instructor_id, student.id)
-                attendee = _seat(appointment_type, choice, instructor_id, student=student,
-                                 actor=actor, notes=notes, address=address, series_id=None,
-                                 now=now)
+                attendee = _seat(
+                    appointment_type,
+                    choice,
+                    instructor_id,
+                    student=student,
+                    actor=actor,
+                    notes=notes,
+                    address=address,
+                    series_id=None,
+                    now=now,
+                )
         except SlotTaken as problem:
             if problem.message == STUDENT_BUSY:
                 raise
@@ -450,8 +581,14 @@ def book_lesson(choice: LessonChoice, *, student: Membership, actor: Membership,
     raise last_problem or SlotTaken(JUST_TAKEN)
 
 
-def _prepare(choice: LessonChoice, student: Membership, now: datetime, *,
-             address: str | None, check_address: bool = True) -> tuple[AppointmentType, list[int]]:
+def _prepare(
+    choice: LessonChoice,
+    student: Membership,
+    now: datetime,
+    *,
+    address: str | None,
+    check_address: bool = True,
+) -> tuple[AppointmentType, list[int]]:
     if choice.start.tzinfo is None:
         raise BookingProblem("That time could not be read; please pick a time from the list.")
     appointment_type = bookable_type(choice.appointment_type_id)
@@ -467,31 +604,46 @@ def _prepare(choice: LessonChoice, student: Membership, now: datetime, *,
     return appointment_type, _candidates(appointment_type, choice, now)
 
 
-def preview_series(choice: LessonChoice, *, student: Membership, weeks: int | None = None,
-                   until_local: date | None = None,
-                   now: datetime | None = None) -> list[Occurrence]:
+def preview_series(
+    choice: LessonChoice,
+    *,
+    student: Membership,
+    weeks: int | None = None,
+    until_local: date | None = None,
+    now: datetime | None = None,
+) -> list[Occurrence]:
     """Every week of a weekly series, each marked bookable or with its reason. Writes nothing."""
     now = now or now_utc()
-    appointment_type, candidates = _prepare(choice, student, now, address=None,
-                                            check_address=False)
+    appointment_type, candidates = _prepare(choice, student, now, address=None, check_address=False)
     instructor_id = candidates[0]
     starts = _series_starts(choice.start, weeks, until_local)
     organization = school()
     zone = ZoneInfo(organization.time_zone)
     first_day = starts[0].astimezone(zone).date()
     last_day = starts[-1].astimezone(zone).date()
-    calendar = load_calendar(organization.id, organization.time_zone, first_day,
-                             last_day + timedelta(days=1), instructor_ids=[instructor_id],
-                             appointment_type_ids=[appointment_type.id])
+    calendar = load_calendar(
+        organization.id,
+        organization.time_zone,
+        first_day,
+        last_day + timedelta(days=1),
+        instructor_ids=[instructor_id],
+        appointment_type_ids=[appointment_type.id],
+    )
     spec = appointment_type_spec(appointment_type)
     location_id = choice.location_id if choice.location_mode == LocationMode.IN_PERSON else None
     busy = _student_busy(student.id, starts[0], starts[-1] + timedelta(days=1))
     duration = timedelta(minutes=appointment_type.duration_minutes)
     occurrences = []
     for start in starts:
-        refusal = check_booking(spec, calendar, start=start, instructor_id=instructor_id,
-                                location_mode=LocationMode(choice.location_mode),
-                                location_id=location_id, now=now)
+        refusal = check_booking(
+            spec,
+            calendar,
+            start=start,
+            instructor_id=instructor_id,
+            location_mode=LocationMode(choice.location_mode),
+            location_id=location_id,
+            now=now,
+        )
         problem = refusal.value if refusal is not None else None
         if problem is None and any(s < start + duration and start < e for s, e in busy):
             problem = STUDENT_BUSY
@@ -517,23 +669,36 @@ def _series_message(error: ValueError, weeks: int | None) -> str:
     return "Please check the number of weeks or the end date."
 
 
-def _student_busy(student_id: int, start: datetime,
-                  end: datetime) -> list[tuple[datetime, datetime]]:
+def _student_busy(
+    student_id: int, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
     rows = db.session.execute(
         sa.select(Booking.starts_at, Booking.ends_at)
         .join(BookingAttendee, BookingAttendee.booking_id == Booking.id)
-        .where(BookingAttendee.organization_id == school().id,
-               BookingAttendee.student_id == student_id, BookingAttendee.status == CONFIRMED,
-               Booking.starts_at < end, Booking.ends_at > start)
+        .where(
+            BookingAttendee.organization_id == school().id,
+            BookingAttendee.student_id == student_id,
+            BookingAttendee.status == CONFIRMED,
+            Booking.starts_at < end,
+            Booking.ends_at > start,
+        )
     )
     return [(s, e) for s, e in rows]
 
 
-def book_series(choice: LessonChoice, *, student: Membership, actor: Membership,
-                accepted_starts: Iterable[datetime], weeks: int | None = None,
-                until_local: date | None = None, notes: str | None = None,
-                address: str | None = None, now: datetime | None = None,
-                notify: bool = True) -> list[BookingAttendee]:
+def book_series(
+    choice: LessonChoice,
+    *,
+    student: Membership,
+    actor: Membership,
+    accepted_starts: Iterable[datetime],
+    weeks: int | None = None,
+    until_local: date | None = None,
+    notes: str | None = None,
+    address: str | None = None,
+    now: datetime | None = None,
+    notify: bool = True,
+) -> list[BookingAttendee]:
     """Book the weeks the student accepted after the preview, all or none."""
     now = now or now_utc()
     appointment_type, candidates = _prepare(choice, student, now, address=address)
@@ -547,21 +712,36 @@ def book_series(choice: LessonChoice, *, student: Membership, actor: Membership,
     with _booking_transaction():
         _lock(instructor_id, student.id)
         series = BookingSeries(
-            organization_id=appointment_type.organization_id, student_id=student.id,
-            appointment_type_id=appointment_type.id, instructor_id=instructor_id,
-            first_starts_at=accepted[0], weeks=weeks, until_day=until_local,
+            organization_id=appointment_type.organization_id,
+            student_id=student.id,
+            appointment_type_id=appointment_type.id,
+            instructor_id=instructor_id,
+            first_starts_at=accepted[0],
+            weeks=weeks,
+            until_day=until_local,
             created_by_id=actor.id,
         )
         db.session.add(series)
         db.session.flush()
         attendees = []
         for start in accepted:
-            occurrence = LessonChoice(appointment_type.id, start, choice.location_mode,
-                                      instructor_id, choice.location_id)
+            occurrence = LessonChoice(
+                appointment_type.id, start, choice.location_mode, instructor_id, choice.location_id
+            )
             try:
-                attendees.append(_seat(appointment_type, occurrence, instructor_id,
-                                       student=student, actor=actor, notes=notes,
-                                       address=address, series_id=series.id, now=now))
+                attendees.append(
+                    _seat(
+                        appointment_type,
+                        occurrence,
+                        instructor_id,
+                        student=student,
+                        actor=actor,
+                        notes=notes,
+                        address=address,
+                        series_id=series.id,
+                        now=now,
+                    )
+                )
             except BookingProblem as problem:
                 when = _local_label(start)
                 raise type(problem)(f"{when}: {problem.message} Nothing was booked.") from problem
@@ -577,8 +757,9 @@ def _local_label(moment: datetime) -> str:
 # --- cancelling and rescheduling ------------------------------------------------------------
 
 
-def _require_may_change(actor: Membership, attendee: BookingAttendee, now: datetime,
-                        verb: str) -> None:
+def _require_may_change(
+    actor: Membership, attendee: BookingAttendee, now: datetime, verb: str
+) -> None:
     if not attendee.is_confirmed or not attendee.booking.is_confirmed:
         raise BookingProblem("This booking is already cancelled.", 409)
     if actor.role == MembershipRole.ADMIN:
@@ -591,11 +772,14 @@ def _require_may_change(actor: Membership, attendee: BookingAttendee, now: datet
         hours = booking.appointment_type.cancellation_cutoff_hours
         raise BookingProblem(
             f"Lessons can be changed online up to {hours} hours before they start; "
-            "please contact the school.", 403)
+            "please contact the school.",
+            403,
+        )
 
 
-def _release_seat(attendee: BookingAttendee, actor: Membership, reason: str | None,
-                  now: datetime) -> None:
+def _release_seat(
+    attendee: BookingAttendee, actor: Membership, reason: str | None, now: datetime
+) -> None:
     attendee.status = CANCELLED
     attendee.cancelled_at = now
     attendee.cancelled_by_id = actor.id
@@ -603,34 +787,49 @@ def _release_seat(attendee: BookingAttendee, actor: Membership, reason: str | No
     db.session.flush()
     # The last seat of a session frees the instructor's time.
     db.session.execute(
-        sa.update(Booking).where(Booking.id == attendee.booking_id).values(
+        sa.update(Booking)
+        .where(Booking.id == attendee.booking_id)
+        .values(
             seats_taken=Booking.seats_taken - 1,
             status=sa.case((Booking.seats_taken <= 1, CANCELLED), else_=Booking.status),
             cancelled_at=sa.case((Booking.seats_taken <= 1, now), else_=Booking.cancelled_at),
-            cancelled_by_id=sa.case((Booking.seats_taken <= 1, actor.id),
-                                    else_=Booking.cancelled_by_id),
-            cancellation_reason=sa.case((Booking.seats_taken <= 1, reason),
-                                        else_=Booking.cancellation_reason),
+            cancelled_by_id=sa.case(
+                (Booking.seats_taken <= 1, actor.id), else_=Booking.cancelled_by_id
+            ),
+            cancellation_reason=sa.case(
+                (Booking.seats_taken <= 1, reason), else_=Booking.cancellation_reason
+            ),
         )
     )
 
 
-def cancel_booking(attendee_id: int, *, actor: Membership, reason: str | None = None,
-                   following: bool = False, now: datetime | None = None) -> list[BookingAttendee]:
+def cancel_booking(
+    attendee_id: int,
+    *,
+    actor: Membership,
+    reason: str | None = None,
+    following: bool = False,
+    now: datetime | None = None,
+) -> list[BookingAttendee]:
     """Cancel a seat, or (``following``) it and every later lesson of its weekly series."""
     now = now or now_utc()
     attendee = visible_attendee(attendee_id, actor)
     _require_may_change(actor, attendee, now, "cancel")
     targets = [attendee]
     if following and attendee.series_id is not None:
-        targets = list(db.session.scalars(
-            sa.select(BookingAttendee).join(Booking, Booking.id == BookingAttendee.booking_id)
-            .where(BookingAttendee.organization_id == attendee.organization_id,
-                   BookingAttendee.series_id == attendee.series_id,
-                   BookingAttendee.status == CONFIRMED,
-                   Booking.starts_at >= attendee.booking.starts_at)
-            .order_by(Booking.starts_at)
-        ))
+        targets = list(
+            db.session.scalars(
+                sa.select(BookingAttendee)
+                .join(Booking, Booking.id == BookingAttendee.booking_id)
+                .where(
+                    BookingAttendee.organization_id == attendee.organization_id,
+                    BookingAttendee.series_id == attendee.series_id,
+                    BookingAttendee.status == CONFIRMED,
+                    Booking.starts_at >= attendee.booking.starts_at,
+                )
+                .order_by(Booking.starts_at)
+            )
+        )
     with _booking_transaction():
         _lock(attendee.student_id, *(t.booking.instructor_id for t in targets))
         for target in targets:
@@ -638,28 +837,50 @@ def cancel_booking(attendee_id: int, *, actor: Membership, reason: str | None = 
             if not target.is_confirmed:
                 continue
             _release_seat(target, actor, reason, now)
-            _record(target.booking, target, actor, ChangeAction.CANCELLED,
-                    from_starts_at=target.booking.starts_at,
-                    from_instructor_id=target.booking.instructor_id, details=reason or None)
+            _record(
+                target.booking,
+                target,
+                actor,
+                ChangeAction.CANCELLED,
+                from_starts_at=target.booking.starts_at,
+                from_instructor_id=target.booking.instructor_id,
+                details=reason or None,
+            )
     _notify("cancelled", targets)
     return targets
 
 
-def reschedule_slots(attendee: BookingAttendee, date_from_local: date, date_to_local: date,
-                     now: datetime | None = None) -> list[Slot]:
+def reschedule_slots(
+    attendee: BookingAttendee,
+    date_from_local: date,
+    date_to_local: date,
+    now: datetime | None = None,
+) -> list[Slot]:
     """Free times this booking could move to: same instructor, type, mode and place; the
     booking itself is not in its own way, its current time is not offered."""
     booking = attendee.booking
     exclude = [booking.id] if booking.seats_taken <= 1 else []
-    slots = free_slots(booking.appointment_type, date_from_local, date_to_local,
-                       instructor_id=booking.instructor_id, location_mode=booking.location_mode,
-                       location_id=booking.location_id, exclude_booking_ids=exclude, now=now)
+    slots = free_slots(
+        booking.appointment_type,
+        date_from_local,
+        date_to_local,
+        instructor_id=booking.instructor_id,
+        location_mode=booking.location_mode,
+        location_id=booking.location_id,
+        exclude_booking_ids=exclude,
+        now=now,
+    )
     return [slot for slot in slots if slot.start != booking.starts_at]
 
 
-def reschedule_booking(attendee_id: int, *, actor: Membership, new_start: datetime,
-                       new_instructor_id: int | None = None,
-                       now: datetime | None = None) -> BookingAttendee:
+def reschedule_booking(
+    attendee_id: int,
+    *,
+    actor: Membership,
+    new_start: datetime,
+    new_instructor_id: int | None = None,
+    now: datetime | None = None,
+) -> BookingAttendee:
     """Move a booking atomically: the new time is secured in the same transaction that
     releases the old one, so either both happen or neither does."""
     now = now or now_utc()
@@ -684,9 +905,15 @@ def reschedule_booking(attendee_id: int, *, actor: Membership, new_start: dateti
                     raise BookingProblem("This booking is already cancelled.", 409)
                 # A session this seat alone fills is freed by the move: not in the way.
                 alone = old.seats_taken <= 1
-                _recheck(appointment_type, start=new_start, instructor_id=instructor_id,
-                         location_mode=old.location_mode, location_id=old.location_id, now=now,
-                         exclude_booking_ids=[old.id] if alone else [])
+                _recheck(
+                    appointment_type,
+                    start=new_start,
+                    instructor_id=instructor_id,
+                    location_mode=old.location_mode,
+                    location_id=old.location_id,
+                    now=now,
+                    exclude_booking_ids=[old.id] if alone else [],
+                )
                 new_end = new_start + timedelta(minutes=appointment_type.duration_minutes)
                 _refuse_student_clash(attendee.student_id, new_start, new_end, attendee.id)
                 if alone and old.capacity == 1 and appointment_type.capacity == 1:
@@ -699,11 +926,15 @@ def reschedule_booking(attendee_id: int, *, actor: Membership, new_start: dateti
                     new_session = old
                 else:
                     _release_seat(attendee, actor, "Rescheduled", now)
-                    new_session = _take_seat(appointment_type, start=new_start,
-                                             instructor_id=instructor_id,
-                                             location_mode=old.location_mode,
-                                             location_id=old.location_id, address=old.address,
-                                             actor=actor)
+                    new_session = _take_seat(
+                        appointment_type,
+                        start=new_start,
+                        instructor_id=instructor_id,
+                        location_mode=old.location_mode,
+                        location_id=old.location_id,
+                        address=old.address,
+                        actor=actor,
+                    )
                     attendee.booking_id = new_session.id
                     attendee.status = CONFIRMED
                     attendee.cancelled_at = attendee.cancelled_by_id = None
@@ -711,9 +942,16 @@ def reschedule_booking(attendee_id: int, *, actor: Membership, new_start: dateti
                 attendee.during = Range(new_start, new_end, bounds="[)")
                 attendee.reminder_sent_at = None
                 db.session.flush()
-                _record(new_session, attendee, actor, ChangeAction.RESCHEDULED,
-                        from_starts_at=old_start, to_starts_at=new_start,
-                        from_instructor_id=old_instructor, to_instructor_id=instructor_id)
+                _record(
+                    new_session,
+                    attendee,
+                    actor,
+                    ChangeAction.RESCHEDULED,
+                    from_starts_at=old_start,
+                    to_starts_at=new_start,
+                    from_instructor_id=old_instructor,
+                    to_instructor_id=instructor_id,
+                )
         except SlotTaken as problem:
             if problem.message == STUDENT_BUSY:
                 raise
@@ -732,7 +970,19 @@ def _notify(event: str, attendees: list[BookingAttendee], **context) -> None:
 
 
 __all__ = [
-    "BookingProblem", "LessonChoice", "NotFound", "Occurrence", "SlotTaken", "book_lesson",
-    "book_series", "cancel_booking", "free_slots", "now_utc", "occupied_range",
-    "preview_series", "reschedule_booking", "reschedule_slots", "visible_attendee",
+    "BookingProblem",
+    "LessonChoice",
+    "NotFound",
+    "Occurrence",
+    "SlotTaken",
+    "book_lesson",
+    "book_series",
+    "cancel_booking",
+    "free_slots",
+    "now_utc",
+    "occupied_range",
+    "preview_series",
+    "reschedule_booking",
+    "reschedule_slots",
+    "visible_attendee",
 ]

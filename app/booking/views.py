@@ -63,9 +63,12 @@ def only_on_a_school_site():
     # What every page's frame shows, read once now: a booking that loses a race rolls its
     # transaction back, which expires these objects, and the answer should not reload them.
     membership = current_membership()
-    g.frame = Frame(school.name, school.time_zone,
-                    membership.role.value if membership is not None else None,
-                    current_user.first_name if current_user.is_authenticated else None)
+    g.frame = Frame(
+        school.name,
+        school.time_zone,
+        membership.role.value if membership is not None else None,
+        current_user.first_name if current_user.is_authenticated else None,
+    )
 
 
 class Frame(NamedTuple):
@@ -77,23 +80,30 @@ class Frame(NamedTuple):
 
 @bp.errorhandler(BookingProblem)
 def show_problem(problem: BookingProblem):
-    return render("booking/problem.html", status=problem.status_code, problem=problem,
-                  back=request.referrer)
+    return render(
+        "booking/problem.html", status=problem.status_code, problem=problem, back=request.referrer
+    )
 
 
 def render(template: str, status: int = 200, **context):
     # FAB's navbar reads g.user, which FAB sets only for its own views.
     g.setdefault("user", current_user)
     appbuilder = current_app.appbuilder
-    return render_template(template, appbuilder=appbuilder, school=current_org(),
-                           frame=g.frame, student_zone=student_zone(g.frame.time_zone),
-                           **context), status
+    return render_template(
+        template,
+        appbuilder=appbuilder,
+        school=current_org(),
+        frame=g.frame,
+        student_zone=student_zone(g.frame.time_zone),
+        **context,
+    ), status
 
 
 def student_zone(school_zone: str) -> str | None:
     """The visitor's own zone (from ?tz= or the cookie the page's script sets), if different."""
     zone = params.time_zone(request.args.get("tz")) or params.time_zone(
-        unquote(request.cookies.get(ZONE_COOKIE, "")))
+        unquote(request.cookies.get(ZONE_COOKIE, ""))
+    )
     return zone if zone and zone != school_zone else None
 
 
@@ -107,8 +117,9 @@ def booking_actor() -> Membership | None:
     if membership is None:
         return None
     if membership.role not in (MembershipRole.STUDENT, MembershipRole.ADMIN):
-        raise BookingProblem("Only students (or the school's administrators) can book lessons.",
-                             403)
+        raise BookingProblem(
+            "Only students (or the school's administrators) can book lessons.", 403
+        )
     return membership
 
 
@@ -123,15 +134,21 @@ def location_names() -> dict[int, str]:
 
 
 def type_locations(appointment_type: AppointmentType) -> list[Location]:
-    return list(db.session.scalars(
-        sa.select(Location).join(
-            appointment_type_locations,
-            appointment_type_locations.c.location_id == Location.id,
-        ).where(appointment_type_locations.c.appointment_type_id == appointment_type.id,
+    return list(
+        db.session.scalars(
+            sa.select(Location)
+            .join(
+                appointment_type_locations,
+                appointment_type_locations.c.location_id == Location.id,
+            )
+            .where(
+                appointment_type_locations.c.appointment_type_id == appointment_type.id,
                 Location.organization_id == appointment_type.organization_id,
-                Location.active.is_(True))
-        .order_by(Location.name)
-    ))
+                Location.active.is_(True),
+            )
+            .order_by(Location.name)
+        )
+    )
 
 
 def qualified_instructors(appointment_type: AppointmentType) -> list[tuple[int, str]]:
@@ -139,9 +156,12 @@ def qualified_instructors(appointment_type: AppointmentType) -> list[tuple[int, 
         sa.select(Membership.id, User.first_name, User.last_name)
         .join(User, User.id == Membership.user_id)
         .join(InstructorQualification, InstructorQualification.instructor_id == Membership.id)
-        .where(InstructorQualification.appointment_type_id == appointment_type.id,
-               InstructorQualification.organization_id == appointment_type.organization_id,
-               Membership.active.is_(True), Membership.role == MembershipRole.INSTRUCTOR)
+        .where(
+            InstructorQualification.appointment_type_id == appointment_type.id,
+            InstructorQualification.organization_id == appointment_type.organization_id,
+            Membership.active.is_(True),
+            Membership.role == MembershipRole.INSTRUCTOR,
+        )
         .order_by(User.first_name, User.last_name)
     )
     return [(i, f"{first} {last}".strip()) for i, first, last in rows]
@@ -162,8 +182,12 @@ def choice_from_args(appointment_type: AppointmentType) -> dict:
             raise BookingProblem("This lesson type is not offered at that location.")
         if mode not in (None, LocationMode.IN_PERSON.value):
             raise BookingProblem("A location only applies to in-person lessons.")
-    return {"instructor": instructor_id, "mode": mode, "location": location_id,
-            "instructor_names": instructors}
+    return {
+        "instructor": instructor_id,
+        "mode": mode,
+        "location": location_id,
+        "instructor_names": instructors,
+    }
 
 
 # --- 1. appointment types ---------------------------------------------------------------------
@@ -172,8 +196,10 @@ def choice_from_args(appointment_type: AppointmentType) -> dict:
 @bp.get("/book/")
 def types():
     appointment_types = db.session.scalars(
-        sa.select(AppointmentType).where(AppointmentType.organization_id == current_org().id,
-                                         AppointmentType.active.is_(True))
+        sa.select(AppointmentType)
+        .where(
+            AppointmentType.organization_id == current_org().id, AppointmentType.active.is_(True)
+        )
         .order_by(AppointmentType.name)
     ).all()
     return render("booking/types.html", appointment_types=appointment_types)
@@ -185,10 +211,13 @@ def types():
 @bp.get("/book/<int:type_id>")
 def choose(type_id: int):
     appointment_type = service.bookable_type(type_id)
-    return render("booking/choose.html", appointment_type=appointment_type,
-                  instructors=qualified_instructors(appointment_type),
-                  locations=type_locations(appointment_type),
-                  modes=[LocationMode(m) for m in appointment_type.location_modes])
+    return render(
+        "booking/choose.html",
+        appointment_type=appointment_type,
+        instructors=qualified_instructors(appointment_type),
+        locations=type_locations(appointment_type),
+        modes=[LocationMode(m) for m in appointment_type.location_modes],
+    )
 
 
 # --- 3. a week of times -----------------------------------------------------------------------
@@ -209,13 +238,25 @@ def times(type_id: int):
     chosen = choice_from_args(appointment_type)
     school = current_org()
     week, this_week = _week(school.time_zone)
-    slots = service.free_slots(appointment_type, week, week + timedelta(days=7),
-                               instructor_id=chosen["instructor"], location_mode=chosen["mode"],
-                               location_id=chosen["location"])
+    slots = service.free_slots(
+        appointment_type,
+        week,
+        week + timedelta(days=7),
+        instructor_id=chosen["instructor"],
+        location_mode=chosen["mode"],
+        location_id=chosen["location"],
+    )
     zone = student_zone(school.time_zone)
     columns = week_columns(slots, week, school.time_zone, zone, location_names())
-    args = {k: v for k, v in (("instructor", chosen["instructor"]), ("mode", chosen["mode"]),
-                               ("location", chosen["location"])) if v is not None}
+    args = {
+        k: v
+        for k, v in (
+            ("instructor", chosen["instructor"]),
+            ("mode", chosen["mode"]),
+            ("location", chosen["location"]),
+        )
+        if v is not None
+    }
     template = "booking/_week.html" if request.args.get("partial") else "booking/times.html"
     keep = {**args, "tz": request.args.get("tz") or None}
 
@@ -223,26 +264,40 @@ def times(type_id: int):
         return url_for("booking.times", type_id=type_id, week=monday.isoformat(), **keep)
 
     def slot_url(slot) -> str:
-        return url_for("booking.confirm", type_id=type_id, start=slot.start_iso, mode=slot.mode,
-                       location=slot.location_id, instructor=chosen["instructor"])
+        return url_for(
+            "booking.confirm",
+            type_id=type_id,
+            start=slot.start_iso,
+            mode=slot.mode,
+            location=slot.location_id,
+            instructor=chosen["instructor"],
+        )
 
-    return render(template, appointment_type=appointment_type, columns=columns, week=week,
-                  week_url=week_url, slot_url=slot_url, picked=None,
-                  show_place=chosen["location"] is None and _several_places(appointment_type,
-                                                                           chosen["mode"]),
-                  previous_week=week - timedelta(days=7) if week > this_week else None,
-                  next_week=week + timedelta(days=7), args=args,
-                  instructor_name=chosen["instructor_names"].get(chosen["instructor"]),
-                  slot_count=len(slots),
-                  school_zone_label=zone_label(school.time_zone, service.now_utc()),
-                  student_zone_label=zone_label(zone, service.now_utc()) if zone else None)
+    return render(
+        template,
+        appointment_type=appointment_type,
+        columns=columns,
+        week=week,
+        week_url=week_url,
+        slot_url=slot_url,
+        picked=None,
+        show_place=chosen["location"] is None and _several_places(appointment_type, chosen["mode"]),
+        previous_week=week - timedelta(days=7) if week > this_week else None,
+        next_week=week + timedelta(days=7),
+        args=args,
+        instructor_name=chosen["instructor_names"].get(chosen["instructor"]),
+        slot_count=len(slots),
+        school_zone_label=zone_label(school.time_zone, service.now_utc()),
+        student_zone_label=zone_label(zone, service.now_utc()) if zone else None,
+    )
 
 
 def _several_places(appointment_type: AppointmentType, mode: str | None) -> bool:
     if mode is None and len(appointment_type.location_modes) > 1:
         return True
     in_person = mode == LocationMode.IN_PERSON.value or (
-        mode is None and LocationMode.IN_PERSON.value in appointment_type.location_modes)
+        mode is None and LocationMode.IN_PERSON.value in appointment_type.location_modes
+    )
     return in_person and len(type_locations(appointment_type)) > 1
 
 
@@ -269,8 +324,11 @@ def _students() -> list[tuple[int, str]]:
     rows = db.session.execute(
         sa.select(Membership.id, User.first_name, User.last_name, User.email)
         .join(User, User.id == Membership.user_id)
-        .where(Membership.organization_id == current_org().id,
-               Membership.role == MembershipRole.STUDENT, Membership.active.is_(True))
+        .where(
+            Membership.organization_id == current_org().id,
+            Membership.role == MembershipRole.STUDENT,
+            Membership.active.is_(True),
+        )
         .order_by(User.first_name, User.last_name)
     )
     return [(i, f"{first} {last} <{email}>") for i, first, last, email in rows]
@@ -287,9 +345,14 @@ def confirm(type_id: int):
     is_admin = actor.role == MembershipRole.ADMIN
     if is_admin:
         form.student.choices = [(0, "Choose a student…"), *_students()]
-    context = {"appointment_type": appointment_type, "choice": choice, "form": form,
-               "is_admin": is_admin, "instructor_names": instructor_names,
-               "place_names": location_names}
+    context = {
+        "appointment_type": appointment_type,
+        "choice": choice,
+        "form": form,
+        "is_admin": is_admin,
+        "instructor_names": instructor_names,
+        "place_names": location_names,
+    }
     if request.method == "GET":
         return render("booking/confirm.html", **context)
     if not form.validate():
@@ -298,8 +361,13 @@ def confirm(type_id: int):
         student = _student_for(actor, form)
         repeat = form.repeat.data
         if not repeat:
-            attendee = service.book_lesson(choice, student=student, actor=actor,
-                                           notes=form.notes.data, address=form.address.data)
+            attendee = service.book_lesson(
+                choice,
+                student=student,
+                actor=actor,
+                notes=form.notes.data,
+                address=form.address.data,
+            )
             return redirect(url_for("booking.detail", attendee_id=attendee.id, new=1))
         weeks = form.weeks.data if repeat == "weeks" else None
         until = form.until.data if repeat == "until" else None
@@ -309,30 +377,48 @@ def confirm(type_id: int):
             raise params.BadInput("Please give the date of the last lesson.")
         accepted = request.form.getlist("accepted")
         if request.form.get("step") != "book-series":
-            occurrences = service.preview_series(choice, student=student, weeks=weeks,
-                                                 until_local=until)
-            return render("booking/series_preview.html", occurrences=occurrences,
-                          **context)
+            occurrences = service.preview_series(
+                choice, student=student, weeks=weeks, until_local=until
+            )
+            return render("booking/series_preview.html", occurrences=occurrences, **context)
         attendees = service.book_series(
-            choice, student=student, actor=actor, weeks=weeks, until_local=until,
+            choice,
+            student=student,
+            actor=actor,
+            weeks=weeks,
+            until_local=until,
             accepted_starts=[params.moment(value) for value in accepted],
-            notes=form.notes.data, address=form.address.data)
-        return redirect(url_for("booking.detail", attendee_id=attendees[0].id, new=1,
-                                series=len(attendees)))
+            notes=form.notes.data,
+            address=form.address.data,
+        )
+        return redirect(
+            url_for("booking.detail", attendee_id=attendees[0].id, new=1, series=len(attendees))
+        )
     except SlotTaken as problem:
         # Many people can lose a race at once: a short page, back to the week's free times.
-        return render("booking/problem.html", status=problem.status_code, problem=problem,
-                      back=url_for("booking.times", type_id=type_id,
-                                   week=choice.start.date().isoformat(),
-                                   **{k: v for k, v in request.args.items() if k != "start"}))
+        return render(
+            "booking/problem.html",
+            status=problem.status_code,
+            problem=problem,
+            back=url_for(
+                "booking.times",
+                type_id=type_id,
+                week=choice.start.date().isoformat(),
+                **{k: v for k, v in request.args.items() if k != "start"},
+            ),
+        )
     except BookingProblem as problem:
-        return render("booking/confirm.html", status=problem.status_code, problem=problem,
-                      **context)
+        return render(
+            "booking/confirm.html", status=problem.status_code, problem=problem, **context
+        )
 
 
 def _form_problem(form: ConfirmForm) -> BookingProblem:
-    messages = [f"{form[name].label.text}: {errors[0]}" for name, errors in form.errors.items()
-                if name in form]
+    messages = [
+        f"{form[name].label.text}: {errors[0]}"
+        for name, errors in form.errors.items()
+        if name in form
+    ]
     if "csrf_token" in form.errors:
         messages = ["The form had expired; please try again."]
     return params.BadInput(" ".join(messages) or "Please check the form.")
@@ -366,14 +452,21 @@ def mine():
     rows = db.session.execute(
         sa.select(BookingAttendee, Booking)
         .join(Booking, Booking.id == BookingAttendee.booking_id)
-        .where(BookingAttendee.organization_id == actor.organization_id,
-               BookingAttendee.student_id == actor.id)
+        .where(
+            BookingAttendee.organization_id == actor.organization_id,
+            BookingAttendee.student_id == actor.id,
+        )
         .order_by(Booking.starts_at)
     ).all()
     upcoming = [(a, b) for a, b in rows if a.is_confirmed and b.ends_at > now]
     past = [(a, b) for a, b in reversed(rows) if not (a.is_confirmed and b.ends_at > now)]
-    return render("booking/mine.html", upcoming=upcoming, past=past[:100], now=now,
-                  may_change=lambda b: _may_change(actor, b, now))
+    return render(
+        "booking/mine.html",
+        upcoming=upcoming,
+        past=past[:100],
+        now=now,
+        may_change=lambda b: _may_change(actor, b, now),
+    )
 
 
 def _may_change(actor: Membership, booking: Booking, now) -> bool:
@@ -396,26 +489,41 @@ def detail(attendee_id: int):
     if attendee is None:
         return actor
     history = db.session.scalars(
-        sa.select(BookingChange).where(BookingChange.organization_id == attendee.organization_id,
-                                       BookingChange.attendee_id == attendee.id)
+        sa.select(BookingChange)
+        .where(
+            BookingChange.organization_id == attendee.organization_id,
+            BookingChange.attendee_id == attendee.id,
+        )
         .order_by(BookingChange.created_at, BookingChange.id)
     ).all()
     now = service.now_utc()
     series_left = 0
     if attendee.series_id is not None:
         series_left = db.session.scalar(
-            sa.select(sa.func.count()).select_from(BookingAttendee)
+            sa.select(sa.func.count())
+            .select_from(BookingAttendee)
             .join(Booking, Booking.id == BookingAttendee.booking_id)
-            .where(BookingAttendee.organization_id == attendee.organization_id,
-                   BookingAttendee.series_id == attendee.series_id,
-                   BookingAttendee.status == BookingStatus.CONFIRMED.value,
-                   Booking.starts_at > attendee.booking.starts_at))
-    return render("booking/detail.html", attendee=attendee, booking=attendee.booking,
-                  history=history, may_change=attendee.is_confirmed and _may_change(
-                      actor, attendee.booking, now) and actor.role != MembershipRole.INSTRUCTOR,
-                  series_left=series_left, cancel_form=CancelForm(), is_new=bool(
-                      request.args.get("new")), series_count=request.args.get("series", type=int),
-                  when=when)
+            .where(
+                BookingAttendee.organization_id == attendee.organization_id,
+                BookingAttendee.series_id == attendee.series_id,
+                BookingAttendee.status == BookingStatus.CONFIRMED.value,
+                Booking.starts_at > attendee.booking.starts_at,
+            )
+        )
+    return render(
+        "booking/detail.html",
+        attendee=attendee,
+        booking=attendee.booking,
+        history=history,
+        may_change=attendee.is_confirmed
+        and _may_change(actor, attendee.booking, now)
+        and actor.role != MembershipRole.INSTRUCTOR,
+        series_left=series_left,
+        cancel_form=CancelForm(),
+        is_new=bool(request.args.get("new")),
+        series_count=request.args.get("series", type=int),
+        when=when,
+    )
 
 
 @bp.post("/bookings/<int:attendee_id>/cancel")
@@ -426,10 +534,15 @@ def cancel(attendee_id: int):
     form = CancelForm()
     if not form.validate():
         raise params.BadInput("The form had expired; please try again.")
-    cancelled = service.cancel_booking(attendee.id, actor=actor, reason=form.reason.data,
-                                       following=form.scope.data == "following")
-    flash(f"Cancelled {len(cancelled)} lesson(s)." if len(cancelled) > 1
-          else "Your booking is cancelled.", "success")
+    cancelled = service.cancel_booking(
+        attendee.id, actor=actor, reason=form.reason.data, following=form.scope.data == "following"
+    )
+    flash(
+        f"Cancelled {len(cancelled)} lesson(s)."
+        if len(cancelled) > 1
+        else "Your booking is cancelled.",
+        "success",
+    )
     return redirect(url_for("booking.detail", attendee_id=attendee.id))
 
 
@@ -443,14 +556,18 @@ def reschedule(attendee_id: int):
         if not form.validate():
             raise params.BadInput("Please pick a new time from the list.")
         moved = service.reschedule_booking(
-            attendee.id, actor=actor, new_start=params.moment(form.start.data),
-            new_instructor_id=params.optional_int(form.instructor.data, "instructor"))
+            attendee.id,
+            actor=actor,
+            new_start=params.moment(form.start.data),
+            new_instructor_id=params.optional_int(form.instructor.data, "instructor"),
+        )
         flash("Your lesson has been moved.", "success")
         return redirect(url_for("booking.detail", attendee_id=moved.id))
     now = service.now_utc()
     if not _may_change(actor, attendee.booking, now) or actor.role == MembershipRole.INSTRUCTOR:
-        raise BookingProblem("This booking can no longer be changed online; "
-                             "please contact the school.", 403)
+        raise BookingProblem(
+            "This booking can no longer be changed online; please contact the school.", 403
+        )
     school = current_org()
     week, this_week = _week(school.time_zone)
     slots = service.reschedule_slots(attendee, week, week + timedelta(days=7))
@@ -461,19 +578,32 @@ def reschedule(attendee_id: int):
         return url_for("booking.reschedule", attendee_id=attendee.id, week=monday.isoformat())
 
     def slot_url(slot) -> str:
-        return url_for("booking.reschedule", attendee_id=attendee.id, start=slot.start_iso,
-                       week=week.isoformat())
+        return url_for(
+            "booking.reschedule",
+            attendee_id=attendee.id,
+            start=slot.start_iso,
+            week=week.isoformat(),
+        )
 
     template = "booking/_week.html" if request.args.get("partial") else "booking/reschedule.html"
-    return render(template, attendee=attendee, booking=attendee.booking,
-                  week_url=week_url, slot_url=slot_url, show_place=False,
-                  appointment_type=attendee.booking.appointment_type,
-                  columns=week_columns(slots, week, school.time_zone, zone, location_names()),
-                  week=week, previous_week=week - timedelta(days=7) if week > this_week else None,
-                  next_week=week + timedelta(days=7), form=form,
-                  picked=params.moment(picked) if picked else None, when=when,
-                  school_zone_label=zone_label(school.time_zone, now),
-                  student_zone_label=zone_label(zone, now) if zone else None)
+    return render(
+        template,
+        attendee=attendee,
+        booking=attendee.booking,
+        week_url=week_url,
+        slot_url=slot_url,
+        show_place=False,
+        appointment_type=attendee.booking.appointment_type,
+        columns=week_columns(slots, week, school.time_zone, zone, location_names()),
+        week=week,
+        previous_week=week - timedelta(days=7) if week > this_week else None,
+        next_week=week + timedelta(days=7),
+        form=form,
+        picked=params.moment(picked) if picked else None,
+        when=when,
+        school_zone_label=zone_label(school.time_zone, now),
+        student_zone_label=zone_label(zone, now) if zone else None,
+    )
 
 
 @bp.app_template_filter("local")

@@ -49,8 +49,11 @@ def clerk_time(milliseconds: int | float | None) -> datetime | None:
 def event_version(event: dict) -> datetime:
     """The Clerk time an event's data is as of: ``data.updated_at``, else the event's time."""
     data = event.get("data") or {}
-    return (clerk_time(data.get("updated_at")) or clerk_time(event.get("timestamp"))
-            or datetime.now(UTC))
+    return (
+        clerk_time(data.get("updated_at"))
+        or clerk_time(event.get("timestamp"))
+        or datetime.now(UTC)
+    )
 
 
 def _is_deleted(clerk_id: str | None) -> bool:
@@ -80,6 +83,7 @@ def _is_older(version: datetime, stored: datetime | None) -> bool:
 
 # --- users -------------------------------------------------------------------------------
 
+
 def primary_email(data: dict) -> tuple[str | None, bool]:
     """The primary e-mail address (lower-cased) and whether Clerk has verified it."""
     primary_id = data.get("primary_email_address_id")
@@ -103,8 +107,9 @@ def sync_user(data: dict, version: datetime, school_id: int | None = None) -> st
         return f"stale: CourseCove already has user {clerk_id} as of {link.clerk_updated_at}"
     email, verified = primary_email(data)
     if email is None:
-        raise PermanentFailure(f"Clerk user {clerk_id} has no primary e-mail address; "
-                               "CourseCove needs one.")
+        raise PermanentFailure(
+            f"Clerk user {clerk_id} has no primary e-mail address; CourseCove needs one."
+        )
     if len(email) > 320:
         raise PermanentFailure(f"Clerk user {clerk_id} has an e-mail address over 320 characters.")
     holder = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email))
@@ -113,23 +118,30 @@ def sync_user(data: dict, version: datetime, school_id: int | None = None) -> st
         if holder is not None:
             other = db.session.scalar(sa.select(ClerkUser).where(ClerkUser.user_id == holder.id))
             if other is not None:
-                raise PermanentFailure(f"{email} already belongs to Clerk user "
-                                       f"{other.clerk_user_id}; {clerk_id} was not linked.")
+                raise PermanentFailure(
+                    f"{email} already belongs to Clerk user "
+                    f"{other.clerk_user_id}; {clerk_id} was not linked."
+                )
             if not verified:
-                raise PermanentFailure(f"{email} belongs to an existing CourseCove account and "
-                                       f"Clerk has not verified it; {clerk_id} was not linked.")
+                raise PermanentFailure(
+                    f"{email} belongs to an existing CourseCove account and "
+                    f"Clerk has not verified it; {clerk_id} was not linked."
+                )
             user, action = holder, "linked to the existing account"
         else:
-            user = add_person(email, _name(data, "first_name"), _name(data, "last_name"),
-                              username=clerk_id)
+            user = add_person(
+                email, _name(data, "first_name"), _name(data, "last_name"), username=clerk_id
+            )
             action = "created"
         link = ClerkUser(clerk_user_id=clerk_id, user_id=user.id, clerk_updated_at=version)
         db.session.add(link)
     else:
         user = db.session.get(User, link.user_id)
         if holder is not None and holder.id != user.id:
-            raise PermanentFailure(f"Cannot change the e-mail of Clerk user {clerk_id} to "
-                                   f"{email}: another CourseCove account uses it.")
+            raise PermanentFailure(
+                f"Cannot change the e-mail of Clerk user {clerk_id} to "
+                f"{email}: another CourseCove account uses it."
+            )
         action = "updated"
 
     user.email = email
@@ -153,6 +165,7 @@ def delete_user(data: dict, version: datetime, school_id: int | None = None) -> 
 
 # --- schools -----------------------------------------------------------------------------
 
+
 def _time_zone(data: dict) -> str | None:
     name = (data.get("public_metadata") or {}).get("time_zone")
     if not isinstance(name, str) or not name:
@@ -175,15 +188,24 @@ def sync_school(data: dict, version: datetime, school_id: int | None = None) -> 
     slug = (data.get("slug") or "").strip().lower()
     problem = subdomain_problem(slug) if slug else "Clerk sent no slug."
     if problem:
-        raise PermanentFailure(f"Clerk organization {clerk_id} ({name}) has slug {slug!r}, "
-                               f"which cannot be a CourseCove subdomain: {problem}")
+        raise PermanentFailure(
+            f"Clerk organization {clerk_id} ({name}) has slug {slug!r}, "
+            f"which cannot be a CourseCove subdomain: {problem}"
+        )
     holder = db.session.scalar(sa.select(Organization).where(Organization.subdomain == slug))
     if holder is not None and (school is None or holder.id != school.id):
-        raise PermanentFailure(f"The subdomain {slug!r} is already used by {holder.name}; "
-                               f"Clerk organization {clerk_id} ({name}) was not synced.")
+        raise PermanentFailure(
+            f"The subdomain {slug!r} is already used by {holder.name}; "
+            f"Clerk organization {clerk_id} ({name}) was not synced."
+        )
     if school is None:
-        school = Organization(clerk_org_id=clerk_id, subdomain=slug, name=name or slug,
-                              time_zone=_time_zone(data) or "UTC", active=True)
+        school = Organization(
+            clerk_org_id=clerk_id,
+            subdomain=slug,
+            name=name or slug,
+            time_zone=_time_zone(data) or "UTC",
+            active=True,
+        )
         db.session.add(school)
         action = "created"
     else:
@@ -208,6 +230,7 @@ def delete_school(data: dict, version: datetime, school_id: int | None = None) -
 
 # --- memberships -------------------------------------------------------------------------
 
+
 def membership_school(event: dict) -> int | None:
     """The school a membership event belongs to (its tenant), or ``None`` when there is none
     to change. A membership of an organization not synced yet has to wait."""
@@ -228,23 +251,29 @@ def membership_role(data: dict) -> MembershipRole:
     clerk_role = data.get("role")
     mapped = config["CLERK_ROLE_MAP"].get(clerk_role)
     if mapped is None:
-        raise PermanentFailure(f"No CourseCove role for Clerk role {clerk_role!r}; "
-                               "add it to CLERK_ROLE_MAP.")
+        raise PermanentFailure(
+            f"No CourseCove role for Clerk role {clerk_role!r}; add it to CLERK_ROLE_MAP."
+        )
     try:
         role = MembershipRole(mapped)
     except ValueError as exc:
-        raise PermanentFailure(f"CLERK_ROLE_MAP maps {clerk_role!r} to {mapped!r}, which is "
-                               "not admin, instructor or student.") from exc
+        raise PermanentFailure(
+            f"CLERK_ROLE_MAP maps {clerk_role!r} to {mapped!r}, which is "
+            "not admin, instructor or student."
+        ) from exc
     metadata = data.get("public_metadata") or {}
-    if role is MembershipRole.STUDENT and \
-            metadata.get(config["CLERK_INSTRUCTOR_METADATA_KEY"]) == "instructor":
+    if (
+        role is MembershipRole.STUDENT
+        and metadata.get(config["CLERK_INSTRUCTOR_METADATA_KEY"]) == "instructor"
+    ):
         role = MembershipRole.INSTRUCTOR
     return role
 
 
 def _school_membership(school_id: int, *conditions) -> Membership | None:
-    return _locked(sa.select(Membership).where(Membership.organization_id == school_id,
-                                               *conditions))
+    return _locked(
+        sa.select(Membership).where(Membership.organization_id == school_id, *conditions)
+    )
 
 
 def sync_membership(data: dict, version: datetime, school_id: int | None = None) -> str:
@@ -263,12 +292,15 @@ def sync_membership(data: dict, version: datetime, school_id: int | None = None)
 
     membership = _school_membership(school_id, Membership.clerk_membership_id == clerk_id)
     if membership is not None and membership.user_id != link.user_id:
-        raise PermanentFailure(f"Clerk membership {clerk_id} belongs to another person here; "
-                               "refusing to move it.")
+        raise PermanentFailure(
+            f"Clerk membership {clerk_id} belongs to another person here; refusing to move it."
+        )
     membership = membership or _school_membership(school_id, Membership.user_id == link.user_id)
     if membership is not None and _is_older(version, membership.clerk_updated_at):
-        return f"stale: CourseCove already has membership {membership.id} as of " \
-               f"{membership.clerk_updated_at}"
+        return (
+            f"stale: CourseCove already has membership {membership.id} as of "
+            f"{membership.clerk_updated_at}"
+        )
     if membership is None:
         membership = _insert_membership(school_id, link.user_id, clerk_id, role, version)
         return f"membership {membership.id} created ({role.value})"
@@ -277,10 +309,17 @@ def sync_membership(data: dict, version: datetime, school_id: int | None = None)
     return f"membership {membership.id} updated ({role.value})"
 
 
-def _insert_membership(school_id: int, user_id: int, clerk_id: str, role: MembershipRole,
-                       version: datetime) -> Membership:
-    membership = Membership(organization_id=school_id, user_id=user_id, role=role, active=True,
-                            clerk_membership_id=clerk_id, clerk_updated_at=version)
+def _insert_membership(
+    school_id: int, user_id: int, clerk_id: str, role: MembershipRole, version: datetime
+) -> Membership:
+    membership = Membership(
+        organization_id=school_id,
+        user_id=user_id,
+        role=role,
+        active=True,
+        clerk_membership_id=clerk_id,
+        clerk_updated_at=version,
+    )
     try:
         with db.session.begin_nested():
             db.session.add(membership)
@@ -289,8 +328,10 @@ def _insert_membership(school_id: int, user_id: int, clerk_id: str, role: Member
         if constraint == "uq_memberships_clerk_membership_id":
             # RLS hides other schools' rows, but not from the unique index: the id is taken
             # by a membership of another school. Clerk never moves a membership.
-            raise PermanentFailure(f"Clerk membership {clerk_id} already belongs to another "
-                                   "school; refusing to move it.") from exc
+            raise PermanentFailure(
+                f"Clerk membership {clerk_id} already belongs to another "
+                "school; refusing to move it."
+            ) from exc
         raise
     return membership
 
@@ -310,6 +351,7 @@ def delete_membership(data: dict, version: datetime, school_id: int | None = Non
 
 
 # --- dispatch ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Handler:

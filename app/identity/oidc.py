@@ -30,17 +30,19 @@ def configure_clerk_sign_in(config: dict) -> None:
         return
     config["AUTH_TYPE"] = AUTH_OAUTH
     config["AUTH_USER_REGISTRATION"] = False
-    config["OAUTH_PROVIDERS"] = [{
-        "name": PROVIDER,
-        "icon": "fa-key",
-        "token_key": "access_token",
-        "remote_app": {
-            "client_id": config["CLERK_OAUTH_CLIENT_ID"],
-            "client_secret": config.get("CLERK_OAUTH_CLIENT_SECRET") or "",
-            "server_metadata_url": f"{issuer}/.well-known/openid-configuration",
-            "client_kwargs": {"scope": "openid email profile"},
-        },
-    }]
+    config["OAUTH_PROVIDERS"] = [
+        {
+            "name": PROVIDER,
+            "icon": "fa-key",
+            "token_key": "access_token",
+            "remote_app": {
+                "client_id": config["CLERK_OAUTH_CLIENT_ID"],
+                "client_secret": config.get("CLERK_OAUTH_CLIENT_SECRET") or "",
+                "server_metadata_url": f"{issuer}/.well-known/openid-configuration",
+                "client_kwargs": {"scope": "openid email profile"},
+            },
+        }
+    ]
 
 
 def init_app(app: Flask) -> None:
@@ -63,15 +65,21 @@ def clerk_user_info(security, provider: str, response: dict) -> dict:
         profile = {}
     if profile.get("sub") == claims.get("sub"):
         claims.update(profile)
-    user = user_for_sign_in(claims.get("sub"), claims.get("email"),
-                            claims.get("email_verified") in (True, "true"))
-    log.info("Clerk sign-in of %s (%s): %s", claims.get("sub"), claims.get("email"),
-             f"user {user.id}" if user else "no matching CourseCove user")
+    user = user_for_sign_in(
+        claims.get("sub"), claims.get("email"), claims.get("email_verified") in (True, "true")
+    )
+    log.info(
+        "Clerk sign-in of %s (%s): %s",
+        claims.get("sub"),
+        claims.get("email"),
+        f"user {user.id}" if user else "no matching CourseCove user",
+    )
     return {"username": user.username if user else ""}
 
 
-def user_for_sign_in(clerk_user_id: str | None, email: str | None,
-                     email_verified: bool) -> User | None:
+def user_for_sign_in(
+    clerk_user_id: str | None, email: str | None, email_verified: bool
+) -> User | None:
     """The synced user with this Clerk id; else the one with this verified e-mail address,
     unless that account is already linked to another Clerk user."""
     if clerk_user_id:

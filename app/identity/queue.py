@@ -27,16 +27,27 @@ def publish(event_id: int, countdown: float = 0) -> bool:
         with celery_app.connection_for_write(
             config["CELERY_BROKER_URL"],
             connect_timeout=timeout,
-            transport_options={"socket_connect_timeout": timeout, "socket_timeout": timeout,
-                               "max_retries": 0},
+            transport_options={
+                "socket_connect_timeout": timeout,
+                "socket_timeout": timeout,
+                "max_retries": 0,
+            },
         ) as connection:
             celery_app.send_task(
-                PROCESS_TASK, args=(event_id,), countdown=countdown or None,
-                queue=config["WEBHOOK_TASK_QUEUE"], connection=connection, retry=False,
+                PROCESS_TASK,
+                args=(event_id,),
+                countdown=countdown or None,
+                queue=config["WEBHOOK_TASK_QUEUE"],
+                connection=connection,
+                retry=False,
                 ignore_result=True,
             )
     except Exception as exc:  # any broker failure: the outbox row is the safety net
-        log.warning("Could not hand webhook event %s to Celery (%s: %s); it stays pending "
-                    "for the sweeper.", event_id, type(exc).__name__, exc)
+        log.warning(
+            "Could not hand webhook event %s to Celery (%s: %s); it stays pending for the sweeper.",
+            event_id,
+            type(exc).__name__,
+            exc,
+        )
         return False
     return True

@@ -43,6 +43,7 @@ class Outcome:
 
 # --- what a delivery must look like ------------------------------------------------------
 
+
 def event_problem(event: object) -> str | None:
     """Why a verified body is not a Clerk event we can record, or ``None``."""
     if not isinstance(event, dict):
@@ -60,6 +61,7 @@ def event_problem(event: object) -> str | None:
 
 # --- the fast path -----------------------------------------------------------------------
 
+
 def receive(svix_id: str, event: dict, started: float) -> Outcome:
     """Record a verified delivery and run it within the budget (counted from ``started``,
     a ``time.perf_counter()`` value). A repeated ``svix-id`` is answered, not re-run."""
@@ -75,8 +77,11 @@ def receive(svix_id: str, event: dict, started: float) -> Outcome:
 
 def _hand_over(event_id: int, outcome: Outcome) -> Outcome:
     if outcome.status == "queued" and not queue.publish(event_id, outcome.retry_in or 0):
-        return Outcome(PENDING, f"{outcome.detail}; the broker is unreachable, the sweeper "
-                                "will enqueue it", outcome.retry_in)
+        return Outcome(
+            PENDING,
+            f"{outcome.detail}; the broker is unreachable, the sweeper will enqueue it",
+            outcome.retry_in,
+        )
     return outcome
 
 
@@ -87,8 +92,15 @@ def _record(svix_id: str, event: dict) -> int | None:
     second waits for the first's insert to commit and then inserts nothing."""
     event_id = db.session.scalar(
         insert(WebhookEvent)
-        .values(svix_id=svix_id, event_type=event["type"], payload=event, status=PROCESSING,
-                path=WebhookPath.FAST.value, attempts=1, claimed_at=sa.func.now())
+        .values(
+            svix_id=svix_id,
+            event_type=event["type"],
+            payload=event,
+            status=PROCESSING,
+            path=WebhookPath.FAST.value,
+            attempts=1,
+            claimed_at=sa.func.now(),
+        )
         .on_conflict_do_nothing(index_elements=["svix_id"])
         .returning(WebhookEvent.id)
     )
@@ -97,6 +109,7 @@ def _record(svix_id: str, event: dict) -> int | None:
 
 
 # --- running one event (every path) ------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Claimed:
@@ -115,7 +128,12 @@ def run_event(claimed: Claimed, path: WebhookPath, started: float, deadline: flo
     The handler's changes and ``completed`` are committed together. Membership events run in
     their school's tenant (RLS applies to the rows they touch)."""
     event_id, svix_id, event_type, payload, attempts = (
-        claimed.id, claimed.svix_id, claimed.event_type, claimed.payload, claimed.attempts)
+        claimed.id,
+        claimed.svix_id,
+        claimed.event_type,
+        claimed.payload,
+        claimed.attempts,
+    )
     handler = HANDLERS.get(event_type)
     try:
         with time_budget(deadline):
@@ -139,16 +157,31 @@ def run_event(claimed: Claimed, path: WebhookPath, started: float, deadline: flo
         outcome = _record_failure(event_id, path, started, f"waiting: {exc}")
     except Exception as exc:  # budget, timeouts, deadlocks, races: another attempt will do
         db.session.rollback()
-        outcome = _record_failure(event_id, path, started, _describe(exc),
-                                  budget_spent=_is_timeout(exc))
-    log.info("Clerk %s %s: %s on the %s path in %.1f ms (attempt %s)%s", event_type, svix_id,
-             outcome.status, path.value, (time.perf_counter() - started) * 1000, attempts,
-             f": {outcome.detail}" if outcome.detail else "")
+        outcome = _record_failure(
+            event_id, path, started, _describe(exc), budget_spent=_is_timeout(exc)
+        )
+    log.info(
+        "Clerk %s %s: %s on the %s path in %.1f ms (attempt %s)%s",
+        event_type,
+        svix_id,
+        outcome.status,
+        path.value,
+        (time.perf_counter() - started) * 1000,
+        attempts,
+        f": {outcome.detail}" if outcome.detail else "",
+    )
     return outcome
 
 
-def _record_failure(event_id: int, path: WebhookPath, started: float, error: str, *,
-                    final: bool = False, budget_spent: bool = False) -> Outcome:
+def _record_failure(
+    event_id: int,
+    path: WebhookPath,
+    started: float,
+    error: str,
+    *,
+    final: bool = False,
+    budget_spent: bool = False,
+) -> Outcome:
     db.session.rollback()
     config = current_app.config
     attempts = db.session.scalar(
@@ -164,8 +197,12 @@ def _record_failure(event_id: int, path: WebhookPath, started: float, error: str
     # Ran out of fast-path budget: the worker (no such budget) can start right away.
     retry_in = 0.0 if path is WebhookPath.FAST and budget_spent else backoff(attempts)
     db.session.execute(
-        sa.update(WebhookEvent).where(WebhookEvent.id == event_id).values(
-            status=PENDING, last_error=error, duration_ms=duration_ms,
+        sa.update(WebhookEvent)
+        .where(WebhookEvent.id == event_id)
+        .values(
+            status=PENDING,
+            last_error=error,
+            duration_ms=duration_ms,
             next_attempt_at=sa.func.now() + timedelta(seconds=retry_in),
             queued_at=sa.func.coalesce(WebhookEvent.queued_at, sa.func.now()),
         )
@@ -174,10 +211,16 @@ def _record_failure(event_id: int, path: WebhookPath, started: float, error: str
     return Outcome("queued", error, retry_in)
 
 
-def _finish(event_id: int, status: str, path: WebhookPath, duration_ms: float,
-            error: str | None) -> None:
-    values = {"status": status, "path": path.value, "duration_ms": duration_ms,
-              "processed_at": sa.func.clock_timestamp(), "next_attempt_at": None}
+def _finish(
+    event_id: int, status: str, path: WebhookPath, duration_ms: float, error: str | None
+) -> None:
+    values = {
+        "status": status,
+        "path": path.value,
+        "duration_ms": duration_ms,
+        "processed_at": sa.func.clock_timestamp(),
+        "next_attempt_at": None,
+    }
     if error is not None:
         values["last_error"] = error
     db.session.execute(sa.update(WebhookEvent).where(WebhookEvent.id == event_id).values(values))
@@ -186,13 +229,15 @@ def _finish(event_id: int, status: str, path: WebhookPath, duration_ms: float,
 def backoff(attempts: int) -> float:
     """Seconds before attempt ``attempts + 1``: base, 2×base, 4×base … capped."""
     config = current_app.config
-    return min(config["WEBHOOK_RETRY_BASE_S"] * 2 ** max(attempts - 1, 0),
-               config["WEBHOOK_RETRY_MAX_S"])
+    return min(
+        config["WEBHOOK_RETRY_BASE_S"] * 2 ** max(attempts - 1, 0), config["WEBHOOK_RETRY_MAX_S"]
+    )
 
 
 def _is_timeout(exc: Exception) -> bool:
     return isinstance(exc, BudgetExceeded) or (
-        isinstance(exc, DBAPIError) and isinstance(exc.orig, pg_errors.QueryCanceled))
+        isinstance(exc, DBAPIError) and isinstance(exc.orig, pg_errors.QueryCanceled)
+    )
 
 
 def _describe(exc: Exception) -> str:
@@ -205,20 +250,36 @@ def _describe(exc: Exception) -> str:
 
 # --- the worker and manual re-runs -------------------------------------------------------
 
+
 def _claim(event_id: int, path: WebhookPath, statuses: tuple[str, ...]) -> Claimed | None:
     """Take the event for one attempt. Atomic, so two tasks for one event never both run it;
     a ``processing`` claim older than the lease belongs to a process that died."""
     lease = timedelta(seconds=current_app.config["WEBHOOK_PROCESSING_LEASE_S"])
     claimed = db.session.execute(
         sa.update(WebhookEvent)
-        .where(WebhookEvent.id == event_id,
-               sa.or_(WebhookEvent.status.in_(statuses),
-                      sa.and_(WebhookEvent.status == PROCESSING,
-                              WebhookEvent.claimed_at < sa.func.now() - lease)))
-        .values(status=PROCESSING, attempts=WebhookEvent.attempts + 1,
-                claimed_at=sa.func.now(), path=path.value)
-        .returning(WebhookEvent.id, WebhookEvent.svix_id, WebhookEvent.event_type,
-                   WebhookEvent.payload, WebhookEvent.attempts)
+        .where(
+            WebhookEvent.id == event_id,
+            sa.or_(
+                WebhookEvent.status.in_(statuses),
+                sa.and_(
+                    WebhookEvent.status == PROCESSING,
+                    WebhookEvent.claimed_at < sa.func.now() - lease,
+                ),
+            ),
+        )
+        .values(
+            status=PROCESSING,
+            attempts=WebhookEvent.attempts + 1,
+            claimed_at=sa.func.now(),
+            path=path.value,
+        )
+        .returning(
+            WebhookEvent.id,
+            WebhookEvent.svix_id,
+            WebhookEvent.event_type,
+            WebhookEvent.payload,
+            WebhookEvent.attempts,
+        )
     ).first()
     db.session.commit()
     return Claimed(*claimed) if claimed is not None else None
@@ -249,8 +310,11 @@ def retry_now(svix_id: str) -> Outcome:
 
 
 def failed_svix_ids() -> list[str]:
-    ids = db.session.scalars(sa.select(WebhookEvent.svix_id)
-                             .where(WebhookEvent.status == FAILED).order_by(WebhookEvent.id))
+    ids = db.session.scalars(
+        sa.select(WebhookEvent.svix_id)
+        .where(WebhookEvent.status == FAILED)
+        .order_by(WebhookEvent.id)
+    )
     return list(ids)
 
 
@@ -263,14 +327,22 @@ def sweep() -> int:
     lease = timedelta(seconds=config["WEBHOOK_PROCESSING_LEASE_S"])
     event_ids = db.session.scalars(
         sa.select(WebhookEvent.id)
-        .where(sa.or_(
-            sa.and_(WebhookEvent.status == PENDING,
+        .where(
+            sa.or_(
+                sa.and_(
+                    WebhookEvent.status == PENDING,
                     sa.func.coalesce(WebhookEvent.next_attempt_at, WebhookEvent.received_at)
-                    < overdue),
-            sa.and_(WebhookEvent.status == PROCESSING,
-                    WebhookEvent.claimed_at < sa.func.now() - lease),
-        ))
-        .order_by(WebhookEvent.id).limit(500).with_for_update(skip_locked=True)
+                    < overdue,
+                ),
+                sa.and_(
+                    WebhookEvent.status == PROCESSING,
+                    WebhookEvent.claimed_at < sa.func.now() - lease,
+                ),
+            )
+        )
+        .order_by(WebhookEvent.id)
+        .limit(500)
+        .with_for_update(skip_locked=True)
     ).all()
     handed_over = 0
     for event_id in event_ids:
@@ -278,19 +350,25 @@ def sweep() -> int:
             break
         # The worker's claim waits for this commit (row lock), then finds it pending.
         db.session.execute(
-            sa.update(WebhookEvent).where(WebhookEvent.id == event_id).values(
-                status=PENDING, next_attempt_at=sa.func.now(),
-                queued_at=sa.func.coalesce(WebhookEvent.queued_at, sa.func.now()))
+            sa.update(WebhookEvent)
+            .where(WebhookEvent.id == event_id)
+            .values(
+                status=PENDING,
+                next_attempt_at=sa.func.now(),
+                queued_at=sa.func.coalesce(WebhookEvent.queued_at, sa.func.now()),
+            )
         )
         handed_over += 1
     db.session.commit()
     if event_ids:
-        log.info("Webhook sweeper re-enqueued %s of %s overdue event(s).", handed_over,
-                 len(event_ids))
+        log.info(
+            "Webhook sweeper re-enqueued %s of %s overdue event(s).", handed_over, len(event_ids)
+        )
     return handed_over
 
 
 # --- seeing it ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Summary:

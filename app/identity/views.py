@@ -22,17 +22,44 @@ class WebhookEventView(ModelView):
     base_permissions = ["can_list", "can_show"]
     list_title = "Clerk webhook events"
     show_title = "Clerk webhook event"
-    list_columns = ["received_at", "event_type", "status", "path", "attempts", "duration_ms",
-                    "svix_id", "last_error"]
-    show_columns = ["svix_id", "event_type", "status", "path", "attempts", "last_error",
-                    "received_at", "queued_at", "next_attempt_at", "processed_at", "duration_ms",
-                    "payload_json"]
+    list_columns = [
+        "received_at",
+        "event_type",
+        "status",
+        "path",
+        "attempts",
+        "duration_ms",
+        "svix_id",
+        "last_error",
+    ]
+    show_columns = [
+        "svix_id",
+        "event_type",
+        "status",
+        "path",
+        "attempts",
+        "last_error",
+        "received_at",
+        "queued_at",
+        "next_attempt_at",
+        "processed_at",
+        "duration_ms",
+        "payload_json",
+    ]
     search_columns = ["status", "event_type", "path", "svix_id", "received_at"]
     base_order = ("received_at", "desc")
-    label_columns = {"path": "Path", "duration_ms": "Took (ms)", "payload_json": "Payload",
-                     "svix_id": "svix-id", "last_error": "Last error"}
-    formatters_columns = {"payload_json": _preformatted, "last_error": _preformatted,
-                          "duration_ms": lambda ms: "" if ms is None else f"{ms:.1f}"}
+    label_columns = {
+        "path": "Path",
+        "duration_ms": "Took (ms)",
+        "payload_json": "Payload",
+        "svix_id": "svix-id",
+        "last_error": "Last error",
+    }
+    formatters_columns = {
+        "payload_json": _preformatted,
+        "last_error": _preformatted,
+        "duration_ms": lambda ms: "" if ms is None else f"{ms:.1f}",
+    }
 
 
 class WebhookSummaryView(BaseView):
@@ -45,13 +72,15 @@ class WebhookSummaryView(BaseView):
     def summary(self):
         events_url = url_for("WebhookEventView.list")
         return self.render_template(
-            "identity/webhook_summary.html", summary=service.summary(hours=24),
-            events_url=events_url, failed_url=f"{events_url}?_flt_3_status=failed",
+            "identity/webhook_summary.html",
+            summary=service.summary(hours=24),
+            events_url=events_url,
+            failed_url=f"{events_url}?_flt_3_status=failed",
         )
 
 
 def register(appbuilder) -> None:
-    appbuilder.add_view(WebhookEventView, "Clerk webhooks", icon="fa-exchange",
-                        category="Platform")
-    appbuilder.add_view(WebhookSummaryView, "Clerk webhooks (24 h)", icon="fa-bar-chart",
-                        category="Platform")
+    appbuilder.add_view(WebhookEventView, "Clerk webhooks", icon="fa-exchange", category="Platform")
+    appbuilder.add_view(
+        WebhookSummaryView, "Clerk webhooks (24 h)", icon="fa-bar-chart", category="Platform"
+    )

@@ -40,8 +40,11 @@ def receive_clerk_webhook():
         abort(404)
     verifier = _verifier(current_app.config.get("CLERK_WEBHOOK_SECRET"))
     if verifier is None:
-        return _refusal(503, "Clerk webhooks are not configured here: CLERK_WEBHOOK_SECRET "
-                             "must be the endpoint's whsec_… signing secret.")
+        return _refusal(
+            503,
+            "Clerk webhooks are not configured here: CLERK_WEBHOOK_SECRET "
+            "must be the endpoint's whsec_… signing secret.",
+        )
     if (request.content_length or 0) > MAX_BODY_BYTES:
         return _refusal(413, f"The body is over {MAX_BODY_BYTES} bytes.")
     missing = [name for name in SVIX_HEADERS if not request.headers.get(name)]
@@ -66,8 +69,12 @@ def receive_clerk_webhook():
 
     with privileged():
         outcome = service.receive(headers["svix-id"], event, started)
-    return jsonify(svix_id=headers["svix-id"], status=outcome.status, detail=outcome.detail,
-                   took_ms=round((time.perf_counter() - started) * 1000, 1))
+    return jsonify(
+        svix_id=headers["svix-id"],
+        status=outcome.status,
+        detail=outcome.detail,
+        took_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -40,19 +40,27 @@ class ChangeAction(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"booked": "Booked", "cancelled": "Cancelled", "rescheduled": "Rescheduled",
-                "details_changed": "Details changed"}[self.value]
+        return {
+            "booked": "Booked",
+            "cancelled": "Cancelled",
+            "rescheduled": "Rescheduled",
+            "details_changed": "Details changed",
+        }[self.value]
 
 
 _STATUS_VALID = "status IN ('confirmed', 'cancelled')"
 _CONFIRMED = sa.text("status = 'confirmed'")
 
 
-def occupied_range(starts_at: datetime, ends_at: datetime, before_minutes: int,
-                   after_minutes: int) -> Range:
+def occupied_range(
+    starts_at: datetime, ends_at: datetime, before_minutes: int, after_minutes: int
+) -> Range:
     """The time a session keeps its instructor busy: the lesson plus its buffers."""
-    return Range(starts_at - timedelta(minutes=before_minutes),
-                 ends_at + timedelta(minutes=after_minutes), bounds="[)")
+    return Range(
+        starts_at - timedelta(minutes=before_minutes),
+        ends_at + timedelta(minutes=after_minutes),
+        bounds="[)",
+    )
 
 
 def _membership(column: str, model: str):
@@ -88,8 +96,12 @@ class Booking(TenantOwned, Model):
         sa.CheckConstraint(_STATUS_VALID, name="bookings_status_valid"),
         # Two confirmed sessions of one instructor never overlap, buffers included.
         ExcludeConstraint(
-            ("organization_id", "="), ("instructor_id", "="), ("occupied", "&&"),
-            using="gist", where=_CONFIRMED, name="bookings_no_instructor_overlap",
+            ("organization_id", "="),
+            ("instructor_id", "="),
+            ("occupied", "&&"),
+            using="gist",
+            where=_CONFIRMED,
+            name="bookings_no_instructor_overlap",
         ),
         sa.Index("ix_bookings_starts_at", "organization_id", "starts_at"),
     )
@@ -139,8 +151,9 @@ class Booking(TenantOwned, Model):
 
     def set_times(self, starts_at: datetime, ends_at: datetime) -> None:
         self.starts_at, self.ends_at = starts_at, ends_at
-        self.occupied = occupied_range(starts_at, ends_at, self.buffer_before_minutes,
-                                       self.buffer_after_minutes)
+        self.occupied = occupied_range(
+            starts_at, ends_at, self.buffer_before_minutes, self.buffer_after_minutes
+        )
 
     @property
     def is_confirmed(self) -> bool:
@@ -217,8 +230,12 @@ class BookingAttendee(TenantOwned, Model):
         sa.CheckConstraint(_STATUS_VALID, name="booking_attendees_status_valid"),
         # A student cannot be in two places at once.
         ExcludeConstraint(
-            ("organization_id", "="), ("student_id", "="), ("during", "&&"),
-            using="gist", where=_CONFIRMED, name="booking_attendees_no_student_overlap",
+            ("organization_id", "="),
+            ("student_id", "="),
+            ("during", "&&"),
+            using="gist",
+            where=_CONFIRMED,
+            name="booking_attendees_no_student_overlap",
         ),
         sa.Index("ix_booking_attendees_booking", "organization_id", "booking_id"),
         sa.Index("ix_booking_attendees_series", "organization_id", "series_id"),

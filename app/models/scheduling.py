@@ -57,7 +57,8 @@ def _window_checks(table: str) -> tuple:
     return (
         sa.CheckConstraint("start_time < end_time", name=f"{table}_start_before_end"),
         sa.CheckConstraint(
-            _ON_FIVE_MINUTE_GRID.format("start_time") + " AND "
+            _ON_FIVE_MINUTE_GRID.format("start_time")
+            + " AND "
             + _ON_FIVE_MINUTE_GRID.format("end_time"),
             name=f"{table}_five_minute_grid",
         ),

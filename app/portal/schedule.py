@@ -41,19 +41,23 @@ def _location_choices() -> list[tuple[int, str]]:
     rows = db.session.execute(
         sa.select(Location.id, Location.name)
         .where(Location.organization_id == membership.organization_id, Location.active.is_(True))
-        .order_by(Location.name))
+        .order_by(Location.name)
+    )
     return [(0, "Not tied to one place"), *((i, name) for i, name in rows)]
 
 
 class _WindowForm(FlaskForm):
-    start_time = TimeField("Start", format="%H:%M",
-                           validators=[InputRequired("Give a start time.")])
+    start_time = TimeField(
+        "Start", format="%H:%M", validators=[InputRequired("Give a start time.")]
+    )
     end_time = TimeField("End", format="%H:%M", validators=[InputRequired("Give an end time.")])
     location = SelectField("Location", coerce=int, default=0)
-    modes = SelectMultipleField("Ways of teaching",
-                                choices=[(m.value, m.label) for m in LocationMode],
-                                default=[m.value for m in LocationMode],
-                                validators=[InputRequired("Choose at least one way of teaching.")])
+    modes = SelectMultipleField(
+        "Ways of teaching",
+        choices=[(m.value, m.label) for m in LocationMode],
+        default=[m.value for m in LocationMode],
+        validators=[InputRequired("Choose at least one way of teaching.")],
+    )
 
 
 class HoursForm(_WindowForm):
@@ -84,9 +88,13 @@ def _me() -> Membership:
 
 
 def _own(model, row_id: int, me: Membership):
-    row = db.session.scalar(sa.select(model).where(
-        model.organization_id == me.organization_id, model.id == row_id,
-        model.instructor_id == me.id))
+    row = db.session.scalar(
+        sa.select(model).where(
+            model.organization_id == me.organization_id,
+            model.id == row_id,
+            model.instructor_id == me.id,
+        )
+    )
     if row is None:
         abort(404)
     return row
@@ -105,31 +113,56 @@ class TeachingScheduleView(BaseView):
             form.location.choices = _location_choices()
         now = now_utc()
         lessons = db.session.scalars(
-            sa.select(Booking).where(
-                Booking.organization_id == me.organization_id, Booking.instructor_id == me.id,
-                Booking.status == BookingStatus.CONFIRMED.value, Booking.ends_at > now,
-                Booking.starts_at < now + timedelta(days=UPCOMING_DAYS))
-            .order_by(Booking.starts_at)).all()
+            sa.select(Booking)
+            .where(
+                Booking.organization_id == me.organization_id,
+                Booking.instructor_id == me.id,
+                Booking.status == BookingStatus.CONFIRMED.value,
+                Booking.ends_at > now,
+                Booking.starts_at < now + timedelta(days=UPCOMING_DAYS),
+            )
+            .order_by(Booking.starts_at)
+        ).all()
         hours = db.session.scalars(
-            sa.select(WorkingHours).where(WorkingHours.organization_id == me.organization_id,
-                                          WorkingHours.instructor_id == me.id)
-            .order_by(WorkingHours.weekday, WorkingHours.start_time)).all()
+            sa.select(WorkingHours)
+            .where(
+                WorkingHours.organization_id == me.organization_id,
+                WorkingHours.instructor_id == me.id,
+            )
+            .order_by(WorkingHours.weekday, WorkingHours.start_time)
+        ).all()
         today = now.date()
         overrides = db.session.scalars(
-            sa.select(HoursOverride).where(HoursOverride.organization_id == me.organization_id,
-                                           HoursOverride.instructor_id == me.id,
-                                           HoursOverride.day >= today - timedelta(days=1))
-            .order_by(HoursOverride.day, HoursOverride.start_time)).all()
+            sa.select(HoursOverride)
+            .where(
+                HoursOverride.organization_id == me.organization_id,
+                HoursOverride.instructor_id == me.id,
+                HoursOverride.day >= today - timedelta(days=1),
+            )
+            .order_by(HoursOverride.day, HoursOverride.start_time)
+        ).all()
         time_off = db.session.scalars(
-            sa.select(TimeOff).where(TimeOff.organization_id == me.organization_id,
-                                     TimeOff.instructor_id == me.id,
-                                     TimeOff.last_day >= today - timedelta(days=1))
-            .order_by(TimeOff.first_day)).all()
+            sa.select(TimeOff)
+            .where(
+                TimeOff.organization_id == me.organization_id,
+                TimeOff.instructor_id == me.id,
+                TimeOff.last_day >= today - timedelta(days=1),
+            )
+            .order_by(TimeOff.first_day)
+        ).all()
         page = self.render_template(
-            "portal/schedule.html", me=me, lessons=lessons, hours=hours, overrides=overrides,
-            time_off=time_off, hours_form=hours_form, override_form=override_form,
+            "portal/schedule.html",
+            me=me,
+            lessons=lessons,
+            hours=hours,
+            overrides=overrides,
+            time_off=time_off,
+            hours_form=hours_form,
+            override_form=override_form,
             time_off_form=forms.get("time_off") or TimeOffForm(formdata=None),
-            delete_form=DeleteForm(), upcoming_days=UPCOMING_DAYS)
+            delete_form=DeleteForm(),
+            upcoming_days=UPCOMING_DAYS,
+        )
         return page, status
 
     @expose("/")
@@ -141,8 +174,10 @@ class TeachingScheduleView(BaseView):
         """Validate the form, then the rules; save or re-show the page with the reasons."""
         if not form.validate():
             for field, errors in form.errors.items():
-                flash(f"{getattr(form, field).label.text if field in form else field}: {errors[0]}",
-                      "danger")
+                flash(
+                    f"{getattr(form, field).label.text if field in form else field}: {errors[0]}",
+                    "danger",
+                )
             return self._page(me, {key: form}, 400)
         found = problems(row)
         if found:
@@ -155,8 +190,12 @@ class TeachingScheduleView(BaseView):
         return redirect(url_for("TeachingScheduleView.index"))
 
     def _window_values(self, form) -> dict:
-        return {"start_time": form.start_time.data, "end_time": form.end_time.data,
-                "location_id": form.location.data or None, "location_modes": list(form.modes.data)}
+        return {
+            "start_time": form.start_time.data,
+            "end_time": form.end_time.data,
+            "location_id": form.location.data or None,
+            "location_modes": list(form.modes.data),
+        }
 
     @expose("/hours", methods=["POST"])
     @has_access
@@ -164,9 +203,14 @@ class TeachingScheduleView(BaseView):
         me = _me()
         form = HoursForm()
         form.location.choices = _location_choices()
-        row = WorkingHours(organization_id=me.organization_id, instructor_id=me.id,
-                           weekday=form.weekday.data, effective_from=form.effective_from.data,
-                           effective_until=form.effective_until.data, **self._window_values(form))
+        row = WorkingHours(
+            organization_id=me.organization_id,
+            instructor_id=me.id,
+            weekday=form.weekday.data,
+            effective_from=form.effective_from.data,
+            effective_until=form.effective_until.data,
+            **self._window_values(form),
+        )
         row.instructor = me
         return self._save(me, form, "hours", row, weekly_hours_problems)
 
@@ -176,8 +220,12 @@ class TeachingScheduleView(BaseView):
         me = _me()
         form = OverrideForm()
         form.location.choices = _location_choices()
-        row = HoursOverride(organization_id=me.organization_id, instructor_id=me.id,
-                            day=form.day.data, **self._window_values(form))
+        row = HoursOverride(
+            organization_id=me.organization_id,
+            instructor_id=me.id,
+            day=form.day.data,
+            **self._window_values(form),
+        )
         row.instructor = me
         return self._save(me, form, "override", row, override_problems)
 
@@ -186,11 +234,16 @@ class TeachingScheduleView(BaseView):
     def add_time_off(self):
         me = _me()
         form = TimeOffForm()
-        row = TimeOff(organization_id=me.organization_id, instructor_id=me.id,
-                      first_day=form.first_day.data, last_day=form.last_day.data,
-                      reason=form.reason.data or None)
-        return self._save(me, form, "time_off", row,
-                          lambda r: day_range_problems(r.first_day, r.last_day))
+        row = TimeOff(
+            organization_id=me.organization_id,
+            instructor_id=me.id,
+            first_day=form.first_day.data,
+            last_day=form.last_day.data,
+            reason=form.reason.data or None,
+        )
+        return self._save(
+            me, form, "time_off", row, lambda r: day_range_problems(r.first_day, r.last_day)
+        )
 
     @expose("/<string:kind>/<int:row_id>/delete", methods=["POST"])
     @has_access
@@ -206,5 +259,6 @@ class TeachingScheduleView(BaseView):
 
 
 def register(appbuilder) -> None:
-    appbuilder.add_view(TeachingScheduleView, "My schedule", icon="fa-calendar",
-                        category="Teaching")
+    appbuilder.add_view(
+        TeachingScheduleView, "My schedule", icon="fa-calendar", category="Teaching"
+    )

@@ -34,8 +34,16 @@ from app.models import (
 from app.tenancy import privileged, tenant
 
 # Rows tests may create, children first (deleted in this order afterwards).
-BOOKING_TABLES = ["booking_changes", "booking_attendees", "bookings", "booking_series",
-                  "working_hours", "hours_overrides", "time_off", "school_closures"]
+BOOKING_TABLES = [
+    "booking_changes",
+    "booking_attendees",
+    "bookings",
+    "booking_series",
+    "working_hours",
+    "hours_overrides",
+    "time_off",
+    "school_closures",
+]
 
 
 # --- mail -------------------------------------------------------------------------------------
@@ -98,15 +106,18 @@ class RowsWritten:
     def __init__(self, app: Flask):
         self.app = app
         with app.app_context(), privileged():
-            self.before = {t: db.session.scalar(sa.text(f"SELECT coalesce(max(id), 0) FROM {t}"))
-                           for t in BOOKING_TABLES}
+            self.before = {
+                t: db.session.scalar(sa.text(f"SELECT coalesce(max(id), 0) FROM {t}"))
+                for t in BOOKING_TABLES
+            }
             db.session.remove()
 
     def remove(self) -> None:
         with self.app.app_context(), privileged():
             for table in BOOKING_TABLES:
-                db.session.execute(sa.text(f"DELETE FROM {table} WHERE id > :id"),
-                                   {"id": self.before[table]})
+                db.session.execute(
+                    sa.text(f"DELETE FROM {table} WHERE id > :id"), {"id": self.before[table]}
+                )
             db.session.commit()
             db.session.remove()
 
@@ -140,16 +151,29 @@ class School:
 
 
 def _school(subdomain: str) -> School:
-    organization = db.session.scalar(sa.select(Organization).where(
-        Organization.subdomain == subdomain))
+    organization = db.session.scalar(
+        sa.select(Organization).where(Organization.subdomain == subdomain)
+    )
     school = School(subdomain, organization.id, organization.time_zone)
-    school.types = dict(db.session.execute(sa.select(AppointmentType.name, AppointmentType.id)
-                        .where(AppointmentType.organization_id == organization.id)).all())
-    school.people = dict(db.session.execute(
-        sa.select(User.first_name, Membership.id).join(User, User.id == Membership.user_id)
-        .where(Membership.organization_id == organization.id)).all())
-    school.locations = dict(db.session.execute(sa.select(Location.name, Location.id)
-                            .where(Location.organization_id == organization.id)).all())
+    school.types = dict(
+        db.session.execute(
+            sa.select(AppointmentType.name, AppointmentType.id).where(
+                AppointmentType.organization_id == organization.id
+            )
+        ).all()
+    )
+    school.people = dict(
+        db.session.execute(
+            sa.select(User.first_name, Membership.id)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.organization_id == organization.id)
+        ).all()
+    )
+    school.locations = dict(
+        db.session.execute(
+            sa.select(Location.name, Location.id).where(Location.organization_id == organization.id)
+        ).all()
+    )
     return school
 
 
@@ -188,23 +212,34 @@ def free_slots(app: Flask):
     real core's free slots from that local day for a week (what the page would offer)."""
     from app.booking import service
 
-    def find(school: School, type_name: str, *, days_ahead: int = 1, days: int = 7,
-             instructor: str | None = None, mode: str | None = None,
-             location: str | None = None):
+    def find(
+        school: School,
+        type_name: str,
+        *,
+        days_ahead: int = 1,
+        days: int = 7,
+        instructor: str | None = None,
+        mode: str | None = None,
+        location: str | None = None,
+    ):
         with in_school(app, school):
             appointment_type = db.session.get(AppointmentType, school.types[type_name])
             first = datetime.now(school.zone).date() + timedelta(days=days_ahead)
             return service.free_slots(
-                appointment_type, first, first + timedelta(days=days),
+                appointment_type,
+                first,
+                first + timedelta(days=days),
                 instructor_id=school.people[instructor] if instructor else None,
                 location_mode=mode,
-                location_id=school.locations[location] if location else None)
+                location_id=school.locations[location] if location else None,
+            )
 
     return find
 
 
-def confirm_url(school: School, type_name: str, slot, *, instructor: int | None = None,
-                mode: str | None = None) -> str:
+def confirm_url(
+    school: School, type_name: str, slot, *, instructor: int | None = None, mode: str | None = None
+) -> str:
     from urllib.parse import urlencode
 
     query = {"start": slot.start.isoformat(), "mode": mode or slot.location_mode.value}
@@ -259,8 +294,12 @@ def school_host(app: Flask, school: School) -> str:
 def http_login(live: LiveServer, host: str, email: str, password: str) -> requests.Session:
     session = requests.Session()
     session.headers["Host"] = host
-    response = session.post(live.url("/login/"), data={"username": email, "password": password},
-                            allow_redirects=False, timeout=10)
+    response = session.post(
+        live.url("/login/"),
+        data={"username": email, "password": password},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert response.status_code == 302, f"login as {email}: {response.status_code}"
     return session
 
@@ -281,12 +320,21 @@ def make_students(app: Flask, rows_written: RowsWritten):
             stamp = time.time_ns()
             for n in range(count):
                 email = f"{prefix}{n}-{stamp}@{school.subdomain}.test"
-                user = User(username=email, email=email, first_name=f"Racer{n}",
-                            last_name="Test", active=True, password=password)
+                user = User(
+                    username=email,
+                    email=email,
+                    first_name=f"Racer{n}",
+                    last_name="Test",
+                    active=True,
+                    password=password,
+                )
                 db.session.add(user)
                 db.session.flush()
-                db.session.add(Membership(organization_id=school.id, user_id=user.id,
-                                          role=MembershipRole.STUDENT))
+                db.session.add(
+                    Membership(
+                        organization_id=school.id, user_id=user.id, role=MembershipRole.STUDENT
+                    )
+                )
                 created.append(user.id)
                 emails.append(email)
             db.session.commit()
@@ -315,28 +363,49 @@ def ensemble(app: Flask, music: School, rows_written: RowsWritten) -> Iterator[s
     from app.models import InstructorQualification, appointment_type_locations
 
     with app.app_context(), privileged():
-        group = AppointmentType(organization_id=music.id, name=ENSEMBLE, duration_minutes=60,
-                                price_cents=2000, currency="USD", capacity=3,
-                                location_modes=["online"], min_notice_hours=1,
-                                max_advance_days=60, cancellation_cutoff_hours=24,
-                                slot_step_minutes=60, buffer_before_minutes=0,
-                                buffer_after_minutes=0, color="#123456")
+        group = AppointmentType(
+            organization_id=music.id,
+            name=ENSEMBLE,
+            duration_minutes=60,
+            price_cents=2000,
+            currency="USD",
+            capacity=3,
+            location_modes=["online"],
+            min_notice_hours=1,
+            max_advance_days=60,
+            cancellation_cutoff_hours=24,
+            slot_step_minutes=60,
+            buffer_before_minutes=0,
+            buffer_after_minutes=0,
+            color="#123456",
+        )
         db.session.add(group)
         db.session.flush()
-        db.session.add(InstructorQualification(organization_id=music.id,
-                                               instructor_id=music.people["Clara"],
-                                               appointment_type_id=group.id))
+        db.session.add(
+            InstructorQualification(
+                organization_id=music.id,
+                instructor_id=music.people["Clara"],
+                appointment_type_id=group.id,
+            )
+        )
         db.session.commit()
         music.types[ENSEMBLE] = group.id
         db.session.remove()
     yield ENSEMBLE
     rows_written.remove()
     with app.app_context(), privileged():
-        db.session.execute(sa.delete(InstructorQualification).where(
-            InstructorQualification.appointment_type_id == music.types[ENSEMBLE]))
-        db.session.execute(sa.delete(appointment_type_locations).where(
-            appointment_type_locations.c.appointment_type_id == music.types[ENSEMBLE]))
-        db.session.execute(sa.delete(AppointmentType).where(
-            AppointmentType.id == music.types.pop(ENSEMBLE)))
+        db.session.execute(
+            sa.delete(InstructorQualification).where(
+                InstructorQualification.appointment_type_id == music.types[ENSEMBLE]
+            )
+        )
+        db.session.execute(
+            sa.delete(appointment_type_locations).where(
+                appointment_type_locations.c.appointment_type_id == music.types[ENSEMBLE]
+            )
+        )
+        db.session.execute(
+            sa.delete(AppointmentType).where(AppointmentType.id == music.types.pop(ENSEMBLE))
+        )
         db.session.commit()
         db.session.remove()

@@ -35,8 +35,9 @@ def serving(overrides: dict[str, Any], port: int | None = None) -> Iterator[int]
     port = port or free_port()
     context = multiprocessing.get_context("spawn")
     ready = context.Event()
-    process = context.Process(target=_serve, args=({"LOG_LEVEL": "WARNING", **overrides}, port,
-                                                   ready), daemon=True)
+    process = context.Process(
+        target=_serve, args=({"LOG_LEVEL": "WARNING", **overrides}, port, ready), daemon=True
+    )
     process.start()
     try:
         if not ready.wait(90):

@@ -25,15 +25,28 @@ def new_email(app, owner):
 
 def memberships_of(owner, email: str) -> list[tuple[str, str]]:
     owner.expire_all()
-    return [(m.organization.subdomain, m.role.value) for m in owner.scalars(
-        sa.select(Membership).join(User, User.id == Membership.user_id)
-        .where(User.email == email))]
+    return [
+        (m.organization.subdomain, m.role.value)
+        for m in owner.scalars(
+            sa.select(Membership)
+            .join(User, User.id == Membership.user_id)
+            .where(User.email == email)
+        )
+    ]
 
 
 def signup(visitor: Visitor, email: str, password: str = "a good password", **extra):
-    return visitor.post("/signup?next=/book/", data={
-        "first_name": "Nina", "last_name": "Simone", "email": email, "password": password,
-        "confirm": password, **extra})
+    return visitor.post(
+        "/signup?next=/book/",
+        data={
+            "first_name": "Nina",
+            "last_name": "Simone",
+            "email": email,
+            "password": password,
+            "confirm": password,
+            **extra,
+        },
+    )
 
 
 def test_signing_up_makes_a_signed_in_student_of_this_school(visit, new_email, owner):
@@ -69,22 +82,36 @@ def test_an_existing_account_joins_with_its_own_password_only(visit, owner):
     try:
         assert right.status_code == 302
         assert sorted(memberships_of(owner, "jane@yogastudio.demo")) == [
-            ("musicschool", "student"), ("yogastudio", "student")]
+            ("musicschool", "student"),
+            ("yogastudio", "student"),
+        ]
     finally:
-        owner.execute(sa.delete(Membership).where(
-            Membership.user_id == sa.select(User.id).where(
-                User.email == "jane@yogastudio.demo").scalar_subquery(),
-            Membership.organization_id == sa.select(Membership.organization_id).join(
-                User, User.id == Membership.user_id).where(
-                User.email == "grace@musicschool.demo").scalar_subquery()))
+        owner.execute(
+            sa.delete(Membership).where(
+                Membership.user_id
+                == sa.select(User.id).where(User.email == "jane@yogastudio.demo").scalar_subquery(),
+                Membership.organization_id
+                == sa.select(Membership.organization_id)
+                .join(User, User.id == Membership.user_id)
+                .where(User.email == "grace@musicschool.demo")
+                .scalar_subquery(),
+            )
+        )
         owner.commit()
 
 
 def test_signup_never_redirects_off_site(visit, new_email):
     visitor = visit("musicschool")
 
-    response = visitor.post("/signup?next=https://evil.example/", data={
-        "first_name": "Nina", "last_name": "Simone", "email": new_email,
-        "password": "a good password", "confirm": "a good password"})
+    response = visitor.post(
+        "/signup?next=https://evil.example/",
+        data={
+            "first_name": "Nina",
+            "last_name": "Simone",
+            "email": new_email,
+            "password": "a good password",
+            "confirm": "a good password",
+        },
+    )
 
     assert response.status_code == 302 and response.headers["Location"] == "/book/"

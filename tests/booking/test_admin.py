@@ -16,13 +16,22 @@ PIANO_30 = "Piano lesson (30 min)"
 
 def hours_of(owner, instructor_id: int) -> list[WorkingHours]:
     owner.expire_all()
-    return owner.scalars(sa.select(WorkingHours).where(
-        WorkingHours.instructor_id == instructor_id).order_by(WorkingHours.id)).all()
+    return owner.scalars(
+        sa.select(WorkingHours)
+        .where(WorkingHours.instructor_id == instructor_id)
+        .order_by(WorkingHours.id)
+    ).all()
 
 
 def hours_form(instructor_id: int, weekday: int, start: str, end: str, **extra) -> dict:
-    return {"instructor": str(instructor_id), "weekday": str(weekday), "start_time": start,
-            "end_time": end, "location_modes": ["online"], **extra}
+    return {
+        "instructor": str(instructor_id),
+        "weekday": str(weekday),
+        "start_time": start,
+        "end_time": end,
+        "location_modes": ["online"],
+        **extra,
+    }
 
 
 def test_admin_adds_weekly_hours_and_they_become_bookable(visit, music, owner, free_slots):
@@ -35,10 +44,20 @@ def test_admin_adds_weekly_hours_and_they_become_bookable(visit, music, owner, f
     assert response.status_code == 302, response.data[-800:]
     assert len(hours_of(owner, nadia)) == before + 1
     saturday = next_weekday(5, music.zone, at_least_days=20)
-    slots = free_slots(music, "Music theory (online)", instructor="Nadia",
-                       days_ahead=(saturday - datetime.now(music.zone).date()).days, days=1)
-    assert [music.local(s.start).strftime("%H:%M") for s in slots] == ["15:00", "15:15", "15:30",
-                                                                      "15:45", "16:00"]
+    slots = free_slots(
+        music,
+        "Music theory (online)",
+        instructor="Nadia",
+        days_ahead=(saturday - datetime.now(music.zone).date()).days,
+        days=1,
+    )
+    assert [music.local(s.start).strftime("%H:%M") for s in slots] == [
+        "15:00",
+        "15:15",
+        "15:30",
+        "15:45",
+        "16:00",
+    ]
 
 
 def test_overlapping_or_off_grid_hours_are_refused_in_words(visit, music, owner):
@@ -47,14 +66,16 @@ def test_overlapping_or_off_grid_hours_are_refused_in_words(visit, music, owner)
     admin = visit("musicschool", GRACE)
 
     def add(**form):
-        return admin.post("/workinghoursview/add", data=hours_form(clara, **form),
-                          follow_redirects=True)  # FAB flashes the reason on the next page
+        return admin.post(
+            "/workinghoursview/add", data=hours_form(clara, **form), follow_redirects=True
+        )  # FAB flashes the reason on the next page
 
     overlap = add(weekday=0, start="19:00", end="21:00")
     off_grid = add(weekday=6, start="10:03", end="12:00")
     backwards = add(weekday=6, start="12:00", end="10:00")
-    place = add(weekday=6, start="08:00", end="09:00",
-                location=str(music.locations["Riverside Hall"]))
+    place = add(
+        weekday=6, start="08:00", end="09:00", location=str(music.locations["Riverside Hall"])
+    )
 
     assert "Clara Schumann, Monday 14:00–20:00 overlaps 19:00–21:00" in overlap.data.decode()
     assert b"5-minute grid" in off_grid.data
@@ -69,22 +90,38 @@ def test_time_off_and_closures_remove_free_times(visit, music, free_slots, owner
     days_ahead = (monday - datetime.now(music.zone).date()).days
     admin = visit("musicschool", GRACE)
 
-    away = admin.post("/timeoffview/add", data={
-        "instructor": str(music.people["Clara"]), "first_day": monday.isoformat(),
-        "last_day": monday.isoformat(), "reason": "Dentist"})
-    closed = admin.post("/schoolclosureview/add", data={
-        "name": "Founders' day", "first_day": tuesday.isoformat(),
-        "last_day": tuesday.isoformat()})
-    backwards = admin.post("/schoolclosureview/add", data={
-        "name": "Oops", "first_day": tuesday.isoformat(),
-        "last_day": monday.isoformat()}, follow_redirects=True)
+    away = admin.post(
+        "/timeoffview/add",
+        data={
+            "instructor": str(music.people["Clara"]),
+            "first_day": monday.isoformat(),
+            "last_day": monday.isoformat(),
+            "reason": "Dentist",
+        },
+    )
+    closed = admin.post(
+        "/schoolclosureview/add",
+        data={
+            "name": "Founders' day",
+            "first_day": tuesday.isoformat(),
+            "last_day": tuesday.isoformat(),
+        },
+    )
+    backwards = admin.post(
+        "/schoolclosureview/add",
+        data={"name": "Oops", "first_day": tuesday.isoformat(), "last_day": monday.isoformat()},
+        follow_redirects=True,
+    )
 
     assert (away.status_code, closed.status_code) == (302, 302)
     assert b"last day is before the first" in backwards.data
     slots = free_slots(music, PIANO_30, days_ahead=days_ahead, days=2)
     days = {music.local(s.start).date() for s in slots}
-    assert monday not in days or all(music.people["Clara"] not in s.instructor_ids
-                                     for s in slots if music.local(s.start).date() == monday)
+    assert monday not in days or all(
+        music.people["Clara"] not in s.instructor_ids
+        for s in slots
+        if music.local(s.start).date() == monday
+    )
     assert tuesday not in days
     owner.expire_all()
     assert owner.scalar(sa.select(SchoolClosure).where(SchoolClosure.name == "Oops")) is None
@@ -95,38 +132,50 @@ def test_override_replaces_the_days_hours(visit, music, free_slots):
     days_ahead = (wednesday - datetime.now(music.zone).date()).days
     admin = visit("musicschool", GRACE)
 
-    response = admin.post("/hoursoverrideview/add", data={
-        "instructor": str(music.people["Clara"]), "day": wednesday.isoformat(),
-        "start_time": "10:00", "end_time": "11:00", "location_modes": ["online"]})
+    response = admin.post(
+        "/hoursoverrideview/add",
+        data={
+            "instructor": str(music.people["Clara"]),
+            "day": wednesday.isoformat(),
+            "start_time": "10:00",
+            "end_time": "11:00",
+            "location_modes": ["online"],
+        },
+    )
 
     assert response.status_code == 302, response.data[-600:]
     slots = free_slots(music, PIANO_30, days_ahead=days_ahead, days=1, instructor="Clara")
-    assert [music.local(s.start).strftime("%H:%M") for s in slots] == [
-        "10:00", "10:15", "10:30"]
+    assert [music.local(s.start).strftime("%H:%M") for s in slots] == ["10:00", "10:15", "10:30"]
 
 
-def test_admin_booking_list_shows_students_and_records_link_changes(visit, music, free_slots,
-                                                                    owner):
+def test_admin_booking_list_shows_students_and_records_link_changes(
+    visit, music, free_slots, owner
+):
     slot = free_slots(music, PIANO_30, days_ahead=28, instructor="Clara", mode="online")[0]
     ada = visit("musicschool", "ada@musicschool.demo")
     detail = ada.post(confirm_url(music, PIANO_30, slot)).headers["Location"].split("?")[0]
     attendee_id = int(detail.rsplit("/", 1)[1])
     admin = visit("musicschool", GRACE)
-    booking_id = owner.scalar(sa.text("SELECT booking_id FROM booking_attendees WHERE id = :id"),
-                              {"id": attendee_id})
+    booking_id = owner.scalar(
+        sa.text("SELECT booking_id FROM booking_attendees WHERE id = :id"), {"id": attendee_id}
+    )
 
     listing = admin.get("/bookingview/list/?_oc_BookingView=starts_at&_od_BookingView=desc")
     show = admin.get(f"/bookingview/show/{booking_id}")
-    edit = admin.post(f"/bookingview/edit/{booking_id}",
-                      data={"meeting_link": "https://meet.example/ada"})
+    edit = admin.post(
+        f"/bookingview/edit/{booking_id}", data={"meeting_link": "https://meet.example/ada"}
+    )
 
     assert listing.status_code == 200
     assert f'href="/bookings/{attendee_id}"'.encode() in show.data
     assert b"Ada Lovelace" in show.data
     assert edit.status_code == 302
     owner.expire_all()
-    actions = owner.scalars(sa.select(BookingChange.action).where(
-        BookingChange.booking_id == booking_id).order_by(BookingChange.id)).all()
+    actions = owner.scalars(
+        sa.select(BookingChange.action)
+        .where(BookingChange.booking_id == booking_id)
+        .order_by(BookingChange.id)
+    ).all()
     assert actions == ["booked", "details_changed"]
 
 
@@ -135,12 +184,26 @@ def test_instructor_edits_own_hours_in_the_portal(visit, music, owner):
     before = len(hours_of(owner, music.people["Clara"]))
 
     page = clara.get("/teaching/schedule/")
-    added = clara.post("/teaching/schedule/hours", data={
-        "weekday": "6", "start_time": "09:00", "end_time": "11:00", "location": "0",
-        "modes": ["online"]})
-    overlap = clara.post("/teaching/schedule/hours", data={
-        "weekday": "6", "start_time": "10:00", "end_time": "12:00", "location": "0",
-        "modes": ["online"]})
+    added = clara.post(
+        "/teaching/schedule/hours",
+        data={
+            "weekday": "6",
+            "start_time": "09:00",
+            "end_time": "11:00",
+            "location": "0",
+            "modes": ["online"],
+        },
+    )
+    overlap = clara.post(
+        "/teaching/schedule/hours",
+        data={
+            "weekday": "6",
+            "start_time": "10:00",
+            "end_time": "12:00",
+            "location": "0",
+            "modes": ["online"],
+        },
+    )
     new = hours_of(owner, music.people["Clara"])[-1]
     removed = clara.post(f"/teaching/schedule/hours/{new.id}/delete")
 
@@ -154,19 +217,40 @@ def test_instructor_adds_time_off_and_a_different_day(visit, music, owner):
     clara = visit("musicschool", CLARA)
     day = next_weekday(3, music.zone, at_least_days=40)
 
-    away = clara.post("/teaching/schedule/time-off", data={
-        "first_day": day.isoformat(), "last_day": day.isoformat(), "reason": "Conference"})
-    other = clara.post("/teaching/schedule/overrides", data={
-        "day": (day + timedelta(days=1)).isoformat(), "start_time": "09:00",
-        "end_time": "10:00", "location": "0", "modes": ["online"]})
+    away = clara.post(
+        "/teaching/schedule/time-off",
+        data={"first_day": day.isoformat(), "last_day": day.isoformat(), "reason": "Conference"},
+    )
+    other = clara.post(
+        "/teaching/schedule/overrides",
+        data={
+            "day": (day + timedelta(days=1)).isoformat(),
+            "start_time": "09:00",
+            "end_time": "10:00",
+            "location": "0",
+            "modes": ["online"],
+        },
+    )
 
     assert (away.status_code, other.status_code) == (302, 302)
     owner.expire_all()
-    assert owner.scalar(sa.select(TimeOff.reason).where(
-        TimeOff.instructor_id == music.people["Clara"], TimeOff.first_day == day)) == "Conference"
-    assert owner.scalar(sa.select(HoursOverride.id).where(
-        HoursOverride.instructor_id == music.people["Clara"],
-        HoursOverride.day == day + timedelta(days=1))) is not None
+    assert (
+        owner.scalar(
+            sa.select(TimeOff.reason).where(
+                TimeOff.instructor_id == music.people["Clara"], TimeOff.first_day == day
+            )
+        )
+        == "Conference"
+    )
+    assert (
+        owner.scalar(
+            sa.select(HoursOverride.id).where(
+                HoursOverride.instructor_id == music.people["Clara"],
+                HoursOverride.day == day + timedelta(days=1),
+            )
+        )
+        is not None
+    )
 
 
 def test_instructor_cannot_touch_another_instructors_hours(visit, music, yoga, owner):

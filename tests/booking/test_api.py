@@ -15,15 +15,17 @@ def test_availability_lists_the_same_times_as_the_core(visit, music, free_slots)
     response = visit("musicschool").get(
         f"/api/availability?type={music.types[PIANO_30]}&from={first}"
         f"&to={first + timedelta(days=7)}&instructor={music.people['Clara']}&mode=online"
-        "&tz=Asia/Tokyo")
+        "&tz=Asia/Tokyo"
+    )
 
     data = response.get_json()
     assert response.status_code == 200
     assert (data["school"], data["time_zone"]) == ("musicschool", "America/New_York")
     assert [s["start"] for s in data["slots"]] == [s.start.isoformat() for s in expected]
     first_slot = data["slots"][0]
-    assert first_slot["instructors"] == [{"id": music.people["Clara"], "name": "Clara Schumann",
-                                          "seats_left": 1}]
+    assert first_slot["instructors"] == [
+        {"id": music.people["Clara"], "name": "Clara Schumann", "seats_left": 1}
+    ]
     tokyo = datetime.fromisoformat(first_slot["start_student"])
     assert tokyo.utcoffset() == timedelta(hours=9)
     assert tokyo == datetime.fromisoformat(first_slot["start"])
@@ -35,8 +37,10 @@ def test_availability_defaults_to_a_week_from_today(visit, music):
     data = visit("musicschool").get(f"/api/availability?type={music.types[PIANO_30]}").get_json()
 
     today = datetime.now(music.zone).date()
-    assert (data["from"], data["to"]) == (today.isoformat(),
-                                          (today + timedelta(days=7)).isoformat())
+    assert (data["from"], data["to"]) == (
+        today.isoformat(),
+        (today + timedelta(days=7)).isoformat(),
+    )
 
 
 def test_availability_bad_input_is_400_with_a_message(visit, music, yoga):

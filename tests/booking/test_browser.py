@@ -16,15 +16,23 @@ from tests.booking.conftest import server_settings
 from tests.booking.live_server import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="needs Debian's chromium at /usr/bin/chromium "
-                              "(apt-get install -y chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
+    ),
 ]
 
 
@@ -51,16 +59,18 @@ def student_email(owner, rows_written):
         owner.commit()
 
 
-def test_student_signs_up_books_sees_and_cancels_a_lesson(browser_site, student_email, owner,
-                                                         smtp_server):
+def test_student_signs_up_books_sees_and_cancels_a_lesson(
+    browser_site, student_email, owner, smtp_server
+):
     from playwright.sync_api import expect, sync_playwright
 
     smtp_server.clear()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         # A phone, in Paris: the page should show Paris times next to New York's.
-        context = browser.new_context(timezone_id="Europe/Paris",
-                                      viewport={"width": 390, "height": 844})
+        context = browser.new_context(
+            timezone_id="Europe/Paris", viewport={"width": 390, "height": 844}
+        )
         page = context.new_page()
         page.set_default_timeout(15_000)
         try:
@@ -75,7 +85,8 @@ def test_student_signs_up_books_sees_and_cancels_a_lesson(browser_site, student_
 
             expect(page.get_by_role("heading", name=re.compile("Book a lesson"))).to_be_visible()
             page.locator('[data-type] >> text="Piano lesson (30 min)"').locator(
-                "xpath=ancestor::div[@data-type]").get_by_role("link", name="Choose").click()
+                "xpath=ancestor::div[@data-type]"
+            ).get_by_role("link", name="Choose").click()
             page.get_by_label("Instructor").select_option(label="Clara Schumann")
             page.get_by_label("Where").select_option(label="Online")
             page.get_by_role("button", name="See free times").click()
@@ -104,8 +115,9 @@ def test_student_signs_up_books_sees_and_cancels_a_lesson(browser_site, student_
             upcoming.get_by_role("link").click()
 
             page.get_by_role("button", name="Cancel booking").click()
-            expect(page.locator("[data-status]").first).to_have_attribute("data-status",
-                                                                          "cancelled")
+            expect(page.locator("[data-status]").first).to_have_attribute(
+                "data-status", "cancelled"
+            )
             page.get_by_role("link", name="My bookings").first.click()
             expect(page.locator("[data-upcoming] tr[data-booking]")).to_have_count(0)
             expect(page.locator("[data-past]")).to_contain_text("Cancelled")
@@ -117,9 +129,12 @@ def test_student_signs_up_books_sees_and_cancels_a_lesson(browser_site, student_
     seats = owner.execute(
         sa.select(BookingAttendee.status, BookingAttendee.notes)
         .join(Membership, Membership.id == BookingAttendee.student_id)
-        .join(User, User.id == Membership.user_id).where(User.email == student_email)).all()
+        .join(User, User.id == Membership.user_id)
+        .where(User.email == student_email)
+    ).all()
     assert [tuple(s) for s in seats] == [("cancelled", "First lesson!")]
-    subjects = [m["Subject"] for m in smtp_server.wait_for(4)
-                if student_email in m["X-Envelope-To"]]
+    subjects = [
+        m["Subject"] for m in smtp_server.wait_for(4) if student_email in m["X-Envelope-To"]
+    ]
     assert any("Booking confirmed" in s for s in subjects)
     assert any("Booking cancelled" in s for s in subjects)

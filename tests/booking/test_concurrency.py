@@ -52,10 +52,12 @@ def assert_one_winner(results, loser_words: str) -> None:
     assert slowest < 1.0, f"slowest answer took {slowest:.2f} s"
 
 
-def test_fifty_students_one_private_slot_one_booking(app, live_server, music, free_slots, owner,
-                                                     make_students, smtp_server):
-    slot = free_slots(music, "Piano lesson (30 min)", days_ahead=FAR, instructor="Clara",
-                      mode="online")[0]
+def test_fifty_students_one_private_slot_one_booking(
+    app, live_server, music, free_slots, owner, make_students, smtp_server
+):
+    slot = free_slots(
+        music, "Piano lesson (30 min)", days_ahead=FAR, instructor="Clara", mode="online"
+    )[0]
     sessions = sign_in_many(app, live_server, music, make_students(music, ATTEMPTS))
     url = live_server.url(confirm_url(music, "Piano lesson (30 min)", slot))
 
@@ -63,13 +65,23 @@ def test_fifty_students_one_private_slot_one_booking(app, live_server, music, fr
 
     assert_one_winner(results, "just taken")
     owner.expire_all()
-    assert owner.scalar(sa.select(sa.func.count()).select_from(Booking).where(
-        Booking.instructor_id == music.people["Clara"], Booking.starts_at == slot.start,
-        Booking.status == "confirmed")) == 1
+    assert (
+        owner.scalar(
+            sa.select(sa.func.count())
+            .select_from(Booking)
+            .where(
+                Booking.instructor_id == music.people["Clara"],
+                Booking.starts_at == slot.start,
+                Booking.status == "confirmed",
+            )
+        )
+        == 1
+    )
 
 
-def test_fifty_students_one_last_seat_one_gets_it(app, live_server, music, free_slots, ensemble,
-                                                  owner, make_students, visit, smtp_server):
+def test_fifty_students_one_last_seat_one_gets_it(
+    app, live_server, music, free_slots, ensemble, owner, make_students, visit, smtp_server
+):
     slot = free_slots(music, ensemble, days_ahead=FAR, instructor="Clara")[0]
     early = make_students(music, 2, prefix="early")
     for email in early:
@@ -81,31 +93,53 @@ def test_fifty_students_one_last_seat_one_gets_it(app, live_server, music, free_
 
     assert_one_winner(results, "just taken")
     owner.expire_all()
-    session = owner.scalar(sa.select(Booking).where(
-        Booking.appointment_type_id == music.types[ensemble], Booking.starts_at == slot.start,
-        Booking.status == "confirmed"))
-    seats = owner.scalar(sa.select(sa.func.count()).select_from(BookingAttendee).where(
-        BookingAttendee.booking_id == session.id, BookingAttendee.status == "confirmed"))
+    session = owner.scalar(
+        sa.select(Booking).where(
+            Booking.appointment_type_id == music.types[ensemble],
+            Booking.starts_at == slot.start,
+            Booking.status == "confirmed",
+        )
+    )
+    seats = owner.scalar(
+        sa.select(sa.func.count())
+        .select_from(BookingAttendee)
+        .where(BookingAttendee.booking_id == session.id, BookingAttendee.status == "confirmed")
+    )
     assert (session.seats_taken, seats) == (3, 3)
 
 
-def test_one_student_cannot_book_two_instructors_at_once(app, live_server, music, free_slots,
-                                                         owner, make_students, smtp_server):
+def test_one_student_cannot_book_two_instructors_at_once(
+    app, live_server, music, free_slots, owner, make_students, smtp_server
+):
     # Clara and Scott both teach 30-minute lessons online on Tuesday and Thursday afternoons.
-    clara = {s.start: s for s in free_slots(music, "Piano lesson (30 min)", days_ahead=FAR,
-                                            instructor="Clara", mode="online")}
-    scott = [s for s in free_slots(music, "Piano lesson (30 min)", days_ahead=FAR,
-                                   instructor="Scott", mode="online") if s.start in clara]
+    clara = {
+        s.start: s
+        for s in free_slots(
+            music, "Piano lesson (30 min)", days_ahead=FAR, instructor="Clara", mode="online"
+        )
+    }
+    scott = [
+        s
+        for s in free_slots(
+            music, "Piano lesson (30 min)", days_ahead=FAR, instructor="Scott", mode="online"
+        )
+        if s.start in clara
+    ]
     start = scott[0].start
     [email] = make_students(music, 1)
     urls = []
     for n in range(ATTEMPTS):
         instructor = music.people["Clara" if n % 2 else "Scott"]
         query = {"start": start.isoformat(), "mode": "online", "instructor": instructor}
-        urls.append(live_server.url(
-            f"/book/{music.types['Piano lesson (30 min)']}/confirm?{urlencode(query)}"))
-    sessions = [http_login(live_server, school_host(app, music), email, QUICK_PASSWORD)
-                for _ in range(ATTEMPTS)]
+        urls.append(
+            live_server.url(
+                f"/book/{music.types['Piano lesson (30 min)']}/confirm?{urlencode(query)}"
+            )
+        )
+    sessions = [
+        http_login(live_server, school_host(app, music), email, QUICK_PASSWORD)
+        for _ in range(ATTEMPTS)
+    ]
 
     results = race(list(zip(sessions, urls, strict=True)))
 
@@ -115,9 +149,14 @@ def test_one_student_cannot_book_two_instructors_at_once(app, live_server, music
     losers = {text for status, _, text in results if status == 409}
     assert all("already have a lesson" in t or "just taken" in t for t in losers)
     owner.expire_all()
-    student_id = owner.scalar(sa.select(Membership.id).join(User, User.id == Membership.user_id)
-                              .where(User.email == email))
-    seats = owner.execute(sa.select(Booking.instructor_id, Booking.starts_at).join(
-        BookingAttendee, BookingAttendee.booking_id == Booking.id).where(
-        BookingAttendee.student_id == student_id, BookingAttendee.status == "confirmed")).all()
+    student_id = owner.scalar(
+        sa.select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(User.email == email)
+    )
+    seats = owner.execute(
+        sa.select(Booking.instructor_id, Booking.starts_at)
+        .join(BookingAttendee, BookingAttendee.booking_id == Booking.id)
+        .where(BookingAttendee.student_id == student_id, BookingAttendee.status == "confirmed")
+    ).all()
     assert len(seats) == 1 and seats[0].starts_at == start, seats

@@ -12,21 +12,30 @@ FAR = 28
 
 def session_at(owner, type_id: int, start) -> Booking:
     owner.expire_all()
-    return owner.scalar(sa.select(Booking).where(Booking.appointment_type_id == type_id,
-                                                 Booking.starts_at == start,
-                                                 Booking.status == "confirmed"))
+    return owner.scalar(
+        sa.select(Booking).where(
+            Booking.appointment_type_id == type_id,
+            Booking.starts_at == start,
+            Booking.status == "confirmed",
+        )
+    )
 
 
 def seated(owner, session: Booking) -> int:
-    return owner.scalar(sa.select(sa.func.count()).select_from(BookingAttendee).where(
-        BookingAttendee.booking_id == session.id, BookingAttendee.status == "confirmed"))
+    return owner.scalar(
+        sa.select(sa.func.count())
+        .select_from(BookingAttendee)
+        .where(BookingAttendee.booking_id == session.id, BookingAttendee.status == "confirmed")
+    )
 
 
-def test_group_class_fills_seat_by_seat_then_is_full(visit, music, free_slots, ensemble, owner,
-                                                     make_students):
+def test_group_class_fills_seat_by_seat_then_is_full(
+    visit, music, free_slots, ensemble, owner, make_students
+):
     slot = free_slots(music, ensemble, days_ahead=FAR, instructor="Clara")[0]
-    students = [visit("musicschool").login(email, QUICK_PASSWORD)
-                for email in make_students(music, 4)]
+    students = [
+        visit("musicschool").login(email, QUICK_PASSWORD) for email in make_students(music, 4)
+    ]
     url = confirm_url(music, ensemble, slot)
 
     answers = [students[0].post(url).status_code, students[1].post(url).status_code]
@@ -42,11 +51,13 @@ def test_group_class_fills_seat_by_seat_then_is_full(visit, music, free_slots, e
     assert free_slots(music, ensemble, days_ahead=FAR, instructor="Clara")[0].start != slot.start
 
 
-def test_leaving_a_class_frees_one_seat_and_keeps_the_session(visit, music, free_slots, ensemble,
-                                                              owner, make_students):
+def test_leaving_a_class_frees_one_seat_and_keeps_the_session(
+    visit, music, free_slots, ensemble, owner, make_students
+):
     slot = free_slots(music, ensemble, days_ahead=FAR, instructor="Clara")[0]
-    first, second = [visit("musicschool").login(email, QUICK_PASSWORD)
-                     for email in make_students(music, 2)]
+    first, second = [
+        visit("musicschool").login(email, QUICK_PASSWORD) for email in make_students(music, 2)
+    ]
     url = confirm_url(music, ensemble, slot)
     seat = first.post(url).headers["Location"].split("?")[0]
     second.post(url)

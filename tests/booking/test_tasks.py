@@ -26,8 +26,12 @@ def test_lessons_within_a_day_are_reminded_once(app, visit, music, free_slots, o
     slots = free_slots(music, PIANO_30, days_ahead=0, days=2, instructor="Clara", mode="online")
     soon = next(s for s in slots if now + timedelta(hours=13) < s.start < now + timedelta(hours=23))
     ada = visit("musicschool", "ada@musicschool.demo")
-    attendee_id = int(ada.post(confirm_url(music, PIANO_30, soon)).headers["Location"]
-                      .split("/bookings/")[1].split("?")[0])
+    attendee_id = int(
+        ada.post(confirm_url(music, PIANO_30, soon))
+        .headers["Location"]
+        .split("/bookings/")[1]
+        .split("?")[0]
+    )
     mailbox.clear()
 
     with app.app_context():
@@ -39,5 +43,9 @@ def test_lessons_within_a_day_are_reminded_once(app, visit, music, free_slots, o
     assert first >= 1 and second == 0
     assert len(mine) == 1 and music.local(soon.start).strftime("%H:%M") in body(mine[0])
     owner.expire_all()
-    assert owner.scalar(sa.select(BookingAttendee.reminder_sent_at).where(
-        BookingAttendee.id == attendee_id)) is not None
+    assert (
+        owner.scalar(
+            sa.select(BookingAttendee.reminder_sent_at).where(BookingAttendee.id == attendee_id)
+        )
+        is not None
+    )

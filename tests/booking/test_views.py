@@ -19,30 +19,41 @@ FAR = 28  # days ahead: past the demo's own lessons, within every type's advance
 def bookings_of(owner, student_id: int) -> list[tuple[BookingAttendee, Booking]]:
     owner.expire_all()
     return owner.execute(
-        sa.select(BookingAttendee, Booking).join(Booking, Booking.id == BookingAttendee.booking_id)
-        .where(BookingAttendee.student_id == student_id).order_by(Booking.starts_at)).all()
+        sa.select(BookingAttendee, Booking)
+        .join(Booking, Booking.id == BookingAttendee.booking_id)
+        .where(BookingAttendee.student_id == student_id)
+        .order_by(Booking.starts_at)
+    ).all()
 
 
 def count_rows(owner) -> tuple[int, int, int]:
     owner.expire_all()
-    return tuple(owner.scalar(sa.select(sa.func.count()).select_from(model))
-                 for model in (Booking, BookingAttendee, BookingChange))
+    return tuple(
+        owner.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in (Booking, BookingAttendee, BookingChange)
+    )
 
 
 def book(visitor, school, type_name, slot, **data):
     return visitor.post(confirm_url(school, type_name, slot), data=data)
 
 
-def test_anonymous_visitor_sees_types_and_free_times_but_signs_in_to_book(visit, music,
-                                                                         free_slots):
+def test_anonymous_visitor_sees_types_and_free_times_but_signs_in_to_book(visit, music, free_slots):
     anonymous = visit("musicschool")
     slot = free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara", mode="online")[0]
 
     types = anonymous.get("/book/")
     choose = anonymous.get(f"/book/{music.types[PIANO_30]}")
-    week = anonymous.get(f"/book/{music.types[PIANO_30]}/times?" + urlencode(
-        {"instructor": music.people["Clara"], "mode": "online",
-         "week": music.local(slot.start).date().isoformat()}))
+    week = anonymous.get(
+        f"/book/{music.types[PIANO_30]}/times?"
+        + urlencode(
+            {
+                "instructor": music.people["Clara"],
+                "mode": "online",
+                "week": music.local(slot.start).date().isoformat(),
+            }
+        )
+    )
     confirm = anonymous.get(confirm_url(music, PIANO_30, slot))
 
     assert types.status_code == 200 and b"Piano lesson (30 min)" in types.data
@@ -68,8 +79,9 @@ def test_week_view_shows_times_in_school_and_student_zone(visit, music, free_slo
     assert f"{tokyo_time:%H:%M} your time" in with_zone
 
 
-def test_student_books_a_lesson_sees_confirmation_and_gets_mail(visit, music, free_slots,
-                                                                owner, mailbox):
+def test_student_books_a_lesson_sees_confirmation_and_gets_mail(
+    visit, music, free_slots, owner, mailbox
+):
     slot = free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara", mode="online")[0]
     ada = visit("musicschool", ADA)
 
@@ -78,14 +90,22 @@ def test_student_books_a_lesson_sees_confirmation_and_gets_mail(visit, music, fr
 
     assert response.status_code == 302, response.data[:500]
     assert b"You're booked" in page.data
-    attendee, booking = [row for row in bookings_of(owner, music.people["Ada"])
-                         if row[1].starts_at == slot.start][0]
+    attendee, booking = [
+        row for row in bookings_of(owner, music.people["Ada"]) if row[1].starts_at == slot.start
+    ][0]
     assert (booking.instructor_id, booking.location_mode, booking.status) == (
-        music.people["Clara"], "online", "confirmed")
+        music.people["Clara"],
+        "online",
+        "confirmed",
+    )
     assert (booking.seats_taken, attendee.notes, attendee.booked_by_id) == (
-        1, "Chopin, please", music.people["Ada"])
-    history = owner.scalars(sa.select(BookingChange).where(
-        BookingChange.attendee_id == attendee.id)).all()
+        1,
+        "Chopin, please",
+        music.people["Ada"],
+    )
+    history = owner.scalars(
+        sa.select(BookingChange).where(BookingChange.attendee_id == attendee.id)
+    ).all()
     assert [h.action for h in history] == ["booked"]
     messages = mailbox.wait_for(2)
     to_ada = mailbox.to(ADA)
@@ -111,8 +131,9 @@ def test_my_bookings_lists_upcoming_and_cancelled(visit, music, free_slots):
     assert music.local(slots[4].start).strftime("%d %b %Y, %H:%M") in upcoming
 
 
-def test_student_cancels_before_cutoff_and_the_time_is_free_again(visit, music, free_slots,
-                                                                  owner, mailbox):
+def test_student_cancels_before_cutoff_and_the_time_is_free_again(
+    visit, music, free_slots, owner, mailbox
+):
     slot = free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara", mode="online")[0]
     ada = visit("musicschool", ADA)
     detail_url = book(ada, music, PIANO_30, slot).headers["Location"].split("?")[0]
@@ -121,13 +142,15 @@ def test_student_cancels_before_cutoff_and_the_time_is_free_again(visit, music, 
     response = ada.post(f"{detail_url}/cancel", data={"reason": "Holiday"})
 
     assert response.status_code == 302
-    attendee, booking = [r for r in bookings_of(owner, music.people["Ada"])
-                         if r[1].starts_at == slot.start][0]
+    attendee, booking = [
+        r for r in bookings_of(owner, music.people["Ada"]) if r[1].starts_at == slot.start
+    ][0]
     assert (attendee.status, booking.status, booking.seats_taken) == ("cancelled", "cancelled", 0)
     assert attendee.cancellation_reason == "Holiday"
-    assert any(s.start == slot.start and music.people["Clara"] in s.instructor_ids
-               for s in free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara",
-                                   mode="online"))
+    assert any(
+        s.start == slot.start and music.people["Clara"] in s.instructor_ids
+        for s in free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara", mode="online")
+    )
     assert "Booking cancelled" in mailbox.wait_for(1)[0]["Subject"]
 
 
@@ -147,12 +170,14 @@ def test_student_cannot_cancel_after_cutoff_but_admin_can(visit, music, free_slo
     assert refused.status_code == 403 and b"hours before" in refused.data
     assert [a.status for a, b in still if b.starts_at == slot.start] == ["confirmed"]
     assert allowed.status_code == 302
-    assert [a.status for a, b in bookings_of(owner, music.people["Ada"])
-            if b.starts_at == slot.start] == ["cancelled"]
+    assert [
+        a.status for a, b in bookings_of(owner, music.people["Ada"]) if b.starts_at == slot.start
+    ] == ["cancelled"]
 
 
-def test_reschedule_shows_only_free_times_and_moves_atomically(visit, music, free_slots, owner,
-                                                               mailbox):
+def test_reschedule_shows_only_free_times_and_moves_atomically(
+    visit, music, free_slots, owner, mailbox
+):
     slots = free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara", mode="online")
     ada = visit("musicschool", ADA)
     alan = visit("musicschool", "alan@musicschool.demo")
@@ -168,11 +193,17 @@ def test_reschedule_shows_only_free_times_and_moves_atomically(visit, music, fre
     assert f'data-start="{taken_by_alan.start.isoformat()}"' not in page, "a taken time is offered"
     assert f'data-start="{target.start.isoformat()}"' in page
     assert response.status_code == 302, response.data[:400]
-    rows = [(a, b) for a, b in bookings_of(owner, music.people["Ada"])
-            if b.starts_at in (slots[0].start, target.start)]
+    rows = [
+        (a, b)
+        for a, b in bookings_of(owner, music.people["Ada"])
+        if b.starts_at in (slots[0].start, target.start)
+    ]
     assert [(a.status, b.starts_at) for a, b in rows] == [("confirmed", target.start)]
-    change = owner.scalars(sa.select(BookingChange).where(
-        BookingChange.attendee_id == rows[0][0].id, BookingChange.action == "rescheduled")).one()
+    change = owner.scalars(
+        sa.select(BookingChange).where(
+            BookingChange.attendee_id == rows[0][0].id, BookingChange.action == "rescheduled"
+        )
+    ).one()
     assert (change.from_starts_at, change.to_starts_at) == (slots[0].start, target.start)
     assert any("moved" in m["Subject"] for m in mailbox.wait_for(3))
 
@@ -184,12 +215,17 @@ def test_reschedule_onto_a_taken_time_changes_nothing(visit, music, free_slots, 
     detail_url = book(ada, music, PIANO_30, slots[0]).headers["Location"].split("?")[0]
     book(alan, music, PIANO_30, slots[8])
 
-    response = ada.post(f"{detail_url}/reschedule", data={
-        "start": slots[8].start.isoformat(), "instructor": music.people["Clara"]})
+    response = ada.post(
+        f"{detail_url}/reschedule",
+        data={"start": slots[8].start.isoformat(), "instructor": music.people["Clara"]},
+    )
 
     assert response.status_code == 409 and b"just taken" in response.data
-    assert [(a.status, b.starts_at) for a, b in bookings_of(owner, music.people["Ada"])
-            if b.starts_at == slots[0].start] == [("confirmed", slots[0].start)]
+    assert [
+        (a.status, b.starts_at)
+        for a, b in bookings_of(owner, music.people["Ada"])
+        if b.starts_at == slots[0].start
+    ] == [("confirmed", slots[0].start)]
 
 
 def test_admin_books_on_a_students_behalf(visit, music, free_slots, owner):
@@ -201,8 +237,9 @@ def test_admin_books_on_a_students_behalf(visit, music, free_slots, owner):
 
     assert "Katherine Johnson" in form and "booking on a student" in form
     assert response.status_code == 302
-    [(attendee, booking)] = [r for r in bookings_of(owner, music.people["Katherine"])
-                             if r[1].starts_at == slot.start]
+    [(attendee, booking)] = [
+        r for r in bookings_of(owner, music.people["Katherine"]) if r[1].starts_at == slot.start
+    ]
     assert attendee.booked_by_id == music.people["Grace"]
 
 
@@ -213,8 +250,9 @@ def test_any_qualified_instructor_gets_a_real_instructor(visit, music, free_slot
     response = ada.post(confirm_url(music, PIANO_30, slot, instructor=0))
 
     assert response.status_code == 302
-    [(_, booking)] = [r for r in bookings_of(owner, music.people["Ada"])
-                      if r[1].starts_at == slot.start]
+    [(_, booking)] = [
+        r for r in bookings_of(owner, music.people["Ada"]) if r[1].starts_at == slot.start
+    ]
     assert booking.instructor_id in slot.instructor_ids
 
 
@@ -228,8 +266,9 @@ def test_at_home_lesson_needs_an_address(visit, yoga, free_slots, owner):
 
     assert missing.status_code == 422 and b"address" in missing.data
     assert given.status_code == 302
-    [(_, booking)] = [r for r in bookings_of(owner, yoga.people["Jane"])
-                      if r[1].starts_at == slot.start]
+    [(_, booking)] = [
+        r for r in bookings_of(owner, yoga.people["Jane"]) if r[1].starts_at == slot.start
+    ]
     assert booking.address == "1 Abbey Road, London" and count_rows(owner)[0] == before[0] + 1
 
 
@@ -244,43 +283,112 @@ def _bad_requests(music, yoga, slot):
     soon = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0, second=0)
     soon = soon.replace(minute=soon.minute - soon.minute % 15)
     return [
-        ("a time that is not offered", type_id,
-         {"start": three_am, "mode": "online", "instructor": clara}, 422, b"outside"),
-        ("the past", type_id,
-         {"start": (at - timedelta(days=400)).isoformat(), "mode": "online", "instructor": clara},
-         422, b"past"),
-        ("too short notice", type_id,
-         {"start": soon.isoformat(), "mode": "online", "instructor": clara}, 422, b"short notice"),
-        ("too far ahead", type_id,
-         {"start": (at + timedelta(days=70)).isoformat(), "mode": "online", "instructor": clara},
-         422, b"too far ahead"),
-        ("an instructor not qualified", type_id,
-         {"start": at.isoformat(), "mode": "online", "instructor": music.people["Nadia"]},
-         422, b"does not teach"),
-        ("an instructor of another school", type_id,
-         {"start": at.isoformat(), "mode": "online", "instructor": yoga.people["Iris"]},
-         422, b"does not teach"),
-        ("a mode the type does not allow", music.types["Piano lesson (60 min)"],
-         {"start": at.isoformat(), "mode": "online", "instructor": clara}, 422, b"not offered"),
-        ("a location of another school", type_id,
-         {"start": at.isoformat(), "mode": "in_person", "location": yoga.locations["Camden Studio"],
-          "instructor": clara}, 422, b"location"),
-        ("a malformed date", type_id,
-         {"start": "next tuesday", "mode": "online", "instructor": clara},
-         400, b"could not be read"),
-        ("a date without zone", type_id,
-         {"start": "2030-01-01T10:00", "mode": "online", "instructor": clara}, 400, b"time zone"),
-        ("a malformed instructor", type_id,
-         {"start": at.isoformat(), "mode": "online", "instructor": "x"}, 400, b"not valid"),
-        ("an unknown mode", type_id,
-         {"start": at.isoformat(), "mode": "teleport", "instructor": clara}, 400, b"online"),
-        ("another school's type", yoga.types["Online flow (private)"],
-         {"start": at.isoformat(), "mode": "online"}, 404, b""),
+        (
+            "a time that is not offered",
+            type_id,
+            {"start": three_am, "mode": "online", "instructor": clara},
+            422,
+            b"outside",
+        ),
+        (
+            "the past",
+            type_id,
+            {
+                "start": (at - timedelta(days=400)).isoformat(),
+                "mode": "online",
+                "instructor": clara,
+            },
+            422,
+            b"past",
+        ),
+        (
+            "too short notice",
+            type_id,
+            {"start": soon.isoformat(), "mode": "online", "instructor": clara},
+            422,
+            b"short notice",
+        ),
+        (
+            "too far ahead",
+            type_id,
+            {"start": (at + timedelta(days=70)).isoformat(), "mode": "online", "instructor": clara},
+            422,
+            b"too far ahead",
+        ),
+        (
+            "an instructor not qualified",
+            type_id,
+            {"start": at.isoformat(), "mode": "online", "instructor": music.people["Nadia"]},
+            422,
+            b"does not teach",
+        ),
+        (
+            "an instructor of another school",
+            type_id,
+            {"start": at.isoformat(), "mode": "online", "instructor": yoga.people["Iris"]},
+            422,
+            b"does not teach",
+        ),
+        (
+            "a mode the type does not allow",
+            music.types["Piano lesson (60 min)"],
+            {"start": at.isoformat(), "mode": "online", "instructor": clara},
+            422,
+            b"not offered",
+        ),
+        (
+            "a location of another school",
+            type_id,
+            {
+                "start": at.isoformat(),
+                "mode": "in_person",
+                "location": yoga.locations["Camden Studio"],
+                "instructor": clara,
+            },
+            422,
+            b"location",
+        ),
+        (
+            "a malformed date",
+            type_id,
+            {"start": "next tuesday", "mode": "online", "instructor": clara},
+            400,
+            b"could not be read",
+        ),
+        (
+            "a date without zone",
+            type_id,
+            {"start": "2030-01-01T10:00", "mode": "online", "instructor": clara},
+            400,
+            b"time zone",
+        ),
+        (
+            "a malformed instructor",
+            type_id,
+            {"start": at.isoformat(), "mode": "online", "instructor": "x"},
+            400,
+            b"not valid",
+        ),
+        (
+            "an unknown mode",
+            type_id,
+            {"start": at.isoformat(), "mode": "teleport", "instructor": clara},
+            400,
+            b"online",
+        ),
+        (
+            "another school's type",
+            yoga.types["Online flow (private)"],
+            {"start": at.isoformat(), "mode": "online"},
+            404,
+            b"",
+        ),
     ]
 
 
-def test_bad_booking_requests_are_refused_in_words_and_write_nothing(visit, music, yoga,
-                                                                     free_slots, owner):
+def test_bad_booking_requests_are_refused_in_words_and_write_nothing(
+    visit, music, yoga, free_slots, owner
+):
     slot = free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara", mode="online")[0]
     ada = visit("musicschool", ADA)
     before = count_rows(owner)
@@ -288,7 +396,8 @@ def test_bad_booking_requests_are_refused_in_words_and_write_nothing(visit, musi
     for what, type_id, query, status, words in _bad_requests(music, yoga, slot):
         response = ada.post(f"/book/{type_id}/confirm?{urlencode(query)}", data={})
         assert response.status_code == status, (
-            f"{what}: expected {status}, got {response.status_code}: {response.data[-600:]}")
+            f"{what}: expected {status}, got {response.status_code}: {response.data[-600:]}"
+        )
         assert words.lower() in response.data.lower(), f"{what}: message missing"
 
     assert count_rows(owner) == before
@@ -298,36 +407,52 @@ def test_instructor_cannot_book_lessons(visit, music, free_slots):
     slot = free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara", mode="online")[0]
 
     response = visit("musicschool", "clara@musicschool.demo").post(
-        confirm_url(music, PIANO_30, slot))
+        confirm_url(music, PIANO_30, slot)
+    )
 
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("method,route", [("get", ""), ("post", "/cancel"),
-                                          ("get", "/reschedule"), ("post", "/reschedule")])
+@pytest.mark.parametrize(
+    "method,route",
+    [("get", ""), ("post", "/cancel"), ("get", "/reschedule"), ("post", "/reschedule")],
+)
 def test_someone_elses_booking_is_404(visit, music, yoga, free_slots, owner, method, route):
     slot = free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara", mode="online")[0]
     alan = visit("musicschool", "alan@musicschool.demo")
     alans = book(alan, music, PIANO_30, slot).headers["Location"].split("?")[0]
-    yoga_attendee = owner.scalar(sa.select(BookingAttendee.id).where(
-        BookingAttendee.organization_id == yoga.id))
+    yoga_attendee = owner.scalar(
+        sa.select(BookingAttendee.id).where(BookingAttendee.organization_id == yoga.id)
+    )
     ada = visit("musicschool", ADA)
     before = count_rows(owner)
 
     mine_not = getattr(ada, method)(f"{alans}{route}", data={"start": slot.start.isoformat()})
-    other_school = getattr(ada, method)(f"/bookings/{yoga_attendee}{route}",
-                                        data={"start": slot.start.isoformat()})
+    other_school = getattr(ada, method)(
+        f"/bookings/{yoga_attendee}{route}", data={"start": slot.start.isoformat()}
+    )
 
     assert (mine_not.status_code, other_school.status_code) == (404, 404)
     owner.expire_all()
     assert count_rows(owner) == before
-    assert owner.scalar(sa.select(BookingAttendee.status).where(
-        BookingAttendee.id == int(alans.rsplit("/", 1)[1]))) == "confirmed"
+    assert (
+        owner.scalar(
+            sa.select(BookingAttendee.status).where(
+                BookingAttendee.id == int(alans.rsplit("/", 1)[1])
+            )
+        )
+        == "confirmed"
+    )
 
 
-@pytest.mark.parametrize("path", ["/book/{type}", "/book/{type}/times",
-                                  "/book/{type}/confirm?start=2030-01-01T10:00:00%2B00:00"
-                                  "&mode=online"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/book/{type}",
+        "/book/{type}/times",
+        "/book/{type}/confirm?start=2030-01-01T10:00:00%2B00:00&mode=online",
+    ],
+)
 def test_another_schools_appointment_type_is_404_on_every_page(visit, yoga, path):
     response = visit("musicschool", ADA).get(path.format(type=yoga.types["Online flow (private)"]))
 
@@ -345,9 +470,14 @@ def test_student_cannot_move_a_lesson_to_another_instructor(visit, music, free_s
     ada = visit("musicschool", ADA)
     detail_url = book(ada, music, PIANO_30, slot).headers["Location"].split("?")[0]
 
-    response = ada.post(f"{detail_url}/reschedule", data={
-        "start": scott.start.isoformat(), "instructor": music.people["Scott"]})
+    response = ada.post(
+        f"{detail_url}/reschedule",
+        data={"start": scott.start.isoformat(), "instructor": music.people["Scott"]},
+    )
 
     assert response.status_code == 403
-    assert [(b.instructor_id, b.starts_at) for a, b in bookings_of(owner, music.people["Ada"])
-            if b.starts_at == slot.start] == [(music.people["Clara"], slot.start)]
+    assert [
+        (b.instructor_id, b.starts_at)
+        for a, b in bookings_of(owner, music.people["Ada"])
+        if b.starts_at == slot.start
+    ] == [(music.people["Clara"], slot.start)]

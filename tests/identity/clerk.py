@@ -35,16 +35,21 @@ class ClerkPerson:
         self.first, self.last = first, last
         self.email = email or f"{self.id}@example.org"
 
-    def event(self, kind: str = "created", *, updated_ms: int | None = None,
-              verified: bool = True, **data) -> dict:
+    def event(
+        self, kind: str = "created", *, updated_ms: int | None = None, verified: bool = True, **data
+    ) -> dict:
         event = fixture(f"user.{kind}")
         event["data"]["id"] = self.id
         if kind != "deleted":
             address = event["data"]["email_addresses"][0]
             address["email_address"] = self.email
             address["verification"]["status"] = "verified" if verified else "unverified"
-            event["data"].update(first_name=self.first, last_name=self.last,
-                                 updated_at=updated_ms or _ms(None), **data)
+            event["data"].update(
+                first_name=self.first,
+                last_name=self.last,
+                updated_at=updated_ms or _ms(None),
+                **data,
+            )
         event["timestamp"] = updated_ms or _ms(None)
         return event
 
@@ -61,27 +66,40 @@ class ClerkSchool:
         event = fixture(f"organization.{kind}")
         event["data"]["id"] = self.id
         if kind != "deleted":
-            event["data"].update(name=self.name, slug=self.slug, updated_at=updated_ms or _ms(None),
-                                 **data)
+            event["data"].update(
+                name=self.name, slug=self.slug, updated_at=updated_ms or _ms(None), **data
+            )
         event["timestamp"] = updated_ms or _ms(None)
         return event
 
-    def membership(self, person: ClerkPerson, kind: str = "created", *,
-                   role: str = "org:member", membership_id: str | None = None,
-                   metadata: dict | None = None, updated_ms: int | None = None) -> dict:
+    def membership(
+        self,
+        person: ClerkPerson,
+        kind: str = "created",
+        *,
+        role: str = "org:member",
+        membership_id: str | None = None,
+        metadata: dict | None = None,
+        updated_ms: int | None = None,
+    ) -> dict:
         event = fixture(f"organizationMembership.{kind}")
         data = event["data"]
         data["id"] = membership_id or f"orgmem_{self.id[4:]}_{person.id[5:]}"
         data["organization"].update(id=self.id, name=self.name, slug=self.slug)
-        data["public_user_data"].update(user_id=person.id, identifier=person.email,
-                                        first_name=person.first, last_name=person.last)
+        data["public_user_data"].update(
+            user_id=person.id,
+            identifier=person.email,
+            first_name=person.first,
+            last_name=person.last,
+        )
         data.update(role=role, public_metadata=metadata or {}, updated_at=updated_ms or _ms(None))
         event["timestamp"] = updated_ms or _ms(None)
         return event
 
 
-def signed_headers(body: str, *, svix_id: str | None = None, secret: str = SECRET,
-                   at: datetime | None = None) -> dict[str, str]:
+def signed_headers(
+    body: str, *, svix_id: str | None = None, secret: str = SECRET, at: datetime | None = None
+) -> dict[str, str]:
     svix_id = svix_id or unique("msg")
     at = at or datetime.now(UTC)
     return {
@@ -94,6 +112,7 @@ def signed_headers(body: str, *, svix_id: str | None = None, secret: str = SECRE
 
 def expect(response, status: int = 200) -> dict:
     body = response.get_json(silent=True)
-    assert response.status_code == status, \
+    assert response.status_code == status, (
         f"expected HTTP {status}, got {response.status_code}: {body or response.data[:300]!r}"
+    )
     return body

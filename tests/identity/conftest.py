@@ -48,8 +48,14 @@ def platform(visit):
 def deliver(platform) -> Callable:
     """``deliver(event)`` → the response to one signed delivery (``svix_id=`` to repeat one)."""
 
-    def send(event: dict, *, svix_id: str | None = None, secret: str = SECRET,
-             at: datetime | None = None, via=None):
+    def send(
+        event: dict,
+        *,
+        svix_id: str | None = None,
+        secret: str = SECRET,
+        at: datetime | None = None,
+        via=None,
+    ):
         body = json.dumps(event)
         headers = signed_headers(body, svix_id=svix_id, secret=secret, at=at)
         return (via or platform).post(WEBHOOK_PATH, data=body, headers=headers)
@@ -63,8 +69,13 @@ def stored(owner_engine) -> Callable[[str], dict | None]:
 
     def load(svix_id: str) -> dict | None:
         with owner_engine.connect() as conn:
-            row = conn.execute(sa.select(WebhookEvent.__table__)
-                               .where(WebhookEvent.svix_id == svix_id)).mappings().first()
+            row = (
+                conn.execute(
+                    sa.select(WebhookEvent.__table__).where(WebhookEvent.svix_id == svix_id)
+                )
+                .mappings()
+                .first()
+            )
         return dict(row) if row else None
 
     return load
@@ -91,17 +102,44 @@ class WorkerProcess:
 def celery_worker(app, database_url: str, redis_url: str) -> Iterator[WorkerProcess]:
     """A real ``celery -A celery_worker worker`` on the test database and Redis (stopped
     after the module, so it does not load the machine for the rest of the suite)."""
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-           "CELERY_BROKER_URL": redis_url, "CLERK_WEBHOOK_SECRET": SECRET, **WORKER_SETTINGS}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
+        "CLERK_WEBHOOK_SECRET": SECRET,
+        **WORKER_SETTINGS,
+    }
     for name in ("APP_DATABASE_URL", "CLERK_ISSUER"):
         env.pop(name, None)
     process = subprocess.Popen(
         # The prefork pool, as `make run` uses: children must get database pools of their own.
-        [sys.executable, "-m", "celery", "-A", "celery_worker", "worker", "--pool", "prefork",
-         "--concurrency", "2", "--queues", WORKER_QUEUE, "--loglevel", "INFO",
-         "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "--hostname", f"identity-tests-{os.getpid()}@%h"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "celery_worker",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "2",
+            "--queues",
+            WORKER_QUEUE,
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--hostname",
+            f"identity-tests-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     worker = WorkerProcess(process)
     if not worker.ready.wait(60):
@@ -129,7 +167,9 @@ def wait_for(stored) -> Callable:
             time.sleep(0.05)
         tail = f"\nworker log:\n{worker.log_tail()}" if worker else ""
         got = f"{row['status']} ({row['last_error']})" if row else "no row"
-        raise AssertionError(f"expected {svix_id} to become {' or '.join(statuses)} within "
-                             f"{timeout}s, got {got}{tail}")
+        raise AssertionError(
+            f"expected {svix_id} to become {' or '.join(statuses)} within "
+            f"{timeout}s, got {got}{tail}"
+        )
 
     return wait

@@ -47,8 +47,9 @@ class Client(ClientMixin):
         return secrets.compare_digest(client_secret, self.client_secret)
 
     def check_endpoint_auth_method(self, method, endpoint):
-        return method in ("client_secret_basic", "client_secret_post") if endpoint == "token" \
-            else True
+        return (
+            method in ("client_secret_basic", "client_secret_post") if endpoint == "token" else True
+        )
 
     def check_response_type(self, response_type):
         return response_type == "code"
@@ -133,9 +134,13 @@ class ClerkLikeProvider:
 
     def claims(self, subject: str, scope: str) -> UserInfo:
         person = self.people[subject]
-        info = UserInfo(sub=subject, email=person["email"],
-                        email_verified=person.get("email_verified", True),
-                        given_name=person.get("given_name"), family_name=person.get("family_name"))
+        info = UserInfo(
+            sub=subject,
+            email=person["email"],
+            email_verified=person.get("email_verified", True),
+            given_name=person.get("given_name"),
+            family_name=person.get("family_name"),
+        )
         return info.filter(scope)
 
     def _build_app(self) -> Flask:
@@ -148,9 +153,13 @@ class ClerkLikeProvider:
 
             def save_authorization_code(self, code, request):
                 provider.codes[code] = AuthorizationCode(
-                    code=code, client_id=request.client.client_id,
-                    redirect_uri=request.payload.redirect_uri, scope=request.scope,
-                    subject=request.user, nonce=request.payload.data.get("nonce"))
+                    code=code,
+                    client_id=request.client.client_id,
+                    redirect_uri=request.payload.redirect_uri,
+                    scope=request.scope,
+                    subject=request.user,
+                    nonce=request.payload.data.get("nonce"),
+                )
 
             def query_authorization_code(self, code, client):
                 found = provider.codes.get(code)
@@ -188,11 +197,14 @@ class ClerkLikeProvider:
 
         def save_token(token, request):
             provider.tokens[token["access_token"]] = Token(
-                token["access_token"], request.client, token.get("scope", ""), request.user)
+                token["access_token"], request.client, token.get("scope", ""), request.user
+            )
 
-        server = AuthorizationServer(app, query_client=lambda cid: self.client
-                                     if cid == self.client.client_id else None,
-                                     save_token=save_token)
+        server = AuthorizationServer(
+            app,
+            query_client=lambda cid: self.client if cid == self.client.client_id else None,
+            save_token=save_token,
+        )
         server.register_grant(CodeGrant, [ClerkOpenIDCode(require_nonce=True)])
         protector = ResourceProtector()
         protector.register_token_validator(Bearer())
@@ -210,10 +222,8 @@ class ClerkLikeProvider:
                 subject_types_supported=["public"],
                 id_token_signing_alg_values_supported=["RS256"],
                 scopes_supported=SCOPES.split(),
-                token_endpoint_auth_methods_supported=["client_secret_basic",
-                                                       "client_secret_post"],
-                claims_supported=["sub", "email", "email_verified", "given_name",
-                                  "family_name"],
+                token_endpoint_auth_methods_supported=["client_secret_basic", "client_secret_post"],
+                claims_supported=["sub", "email", "email_verified", "given_name", "family_name"],
             )
 
         @app.get("/.well-known/jwks.json")
@@ -227,7 +237,8 @@ class ClerkLikeProvider:
                 return "<form method=post><input name=subject><button>Sign in</button></form>"
             subject = request.form.get("subject")
             return server.create_authorization_response(
-                grant_user=subject if subject in self.people else None)
+                grant_user=subject if subject in self.people else None
+            )
 
         @app.post("/oauth/token")
         def issue_token():

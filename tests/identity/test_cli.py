@@ -35,8 +35,9 @@ def test_retry_reruns_a_failed_event_once_its_cause_is_fixed(app, deliver, owner
     assert (row["status"], row["path"], row["attempts"]) == ("completed", "manual", 2), f"{row}"
 
 
-def test_retry_of_a_still_failing_event_keeps_it_failed_with_the_error(app, deliver, owner_db,
-                                                                       stored):
+def test_retry_of_a_still_failing_event_keeps_it_failed_with_the_error(
+    app, deliver, owner_db, stored
+):
     _, svix_id, _ = clashing_school(deliver, owner_db)
 
     result = run(app, svix_id)
@@ -55,8 +56,9 @@ def test_retry_failed_reruns_every_failed_event(app, deliver, owner_db, stored):
     result = run(app, "--failed")
 
     for _, svix_id, _ in fixed:
-        assert f"{svix_id}: completed" in result.output, \
+        assert f"{svix_id}: completed" in result.output, (
             f"expected {svix_id} re-run: {result.output}"
+        )
         assert stored(svix_id)["status"] == "completed"
 
 

@@ -11,8 +11,11 @@ from tests.identity.clerk import ClerkPerson, ClerkSchool, expect, unique
 
 def user_of(owner_db, person: ClerkPerson) -> User | None:
     owner_db.expire_all()
-    return owner_db.scalar(sa.select(User).join(ClerkUser, ClerkUser.user_id == User.id)
-                           .where(ClerkUser.clerk_user_id == person.id))
+    return owner_db.scalar(
+        sa.select(User)
+        .join(ClerkUser, ClerkUser.user_id == User.id)
+        .where(ClerkUser.clerk_user_id == person.id)
+    )
 
 
 def school_of(owner_db, school: ClerkSchool) -> Organization | None:
@@ -22,8 +25,11 @@ def school_of(owner_db, school: ClerkSchool) -> Organization | None:
 
 def membership_in(owner_db, school: ClerkSchool, person: ClerkPerson) -> Membership | None:
     org, user = school_of(owner_db, school), user_of(owner_db, person)
-    return owner_db.scalar(sa.select(Membership).where(Membership.organization_id == org.id,
-                                                       Membership.user_id == user.id))
+    return owner_db.scalar(
+        sa.select(Membership).where(
+            Membership.organization_id == org.id, Membership.user_id == user.id
+        )
+    )
 
 
 def status_of(response) -> tuple[str, str]:
@@ -46,6 +52,7 @@ def synced(deliver):
 
 # --- users -------------------------------------------------------------------------------
 
+
 def test_user_updated_changes_email_and_names(deliver, owner_db, synced):
     person = ClerkPerson("Clara", "Wieck")
     synced(None, person)
@@ -54,8 +61,9 @@ def test_user_updated_changes_email_and_names(deliver, owner_db, synced):
     deliver(person.event("updated"))
 
     user = user_of(owner_db, person)
-    assert (user.first_name, user.last_name, user.email) == \
-        ("Clara", "Schumann", person.email), f"got {user.first_name} {user.last_name} {user.email}"
+    assert (user.first_name, user.last_name, user.email) == ("Clara", "Schumann", person.email), (
+        f"got {user.first_name} {user.last_name} {user.email}"
+    )
 
 
 def test_older_event_never_overwrites_newer_data(deliver, owner_db):
@@ -132,6 +140,7 @@ def test_user_without_an_email_is_a_clear_failure(deliver):
 
 # --- schools -----------------------------------------------------------------------------
 
+
 def test_organization_created_makes_a_school_on_its_slug(deliver, owner_db):
     school = ClerkSchool("Harmony Piano Academy")
 
@@ -139,9 +148,12 @@ def test_organization_created_makes_a_school_on_its_slug(deliver, owner_db):
 
     org = school_of(owner_db, school)
     assert status == "completed" and org is not None
-    assert (org.name, org.subdomain, org.time_zone, org.active) == \
-        ("Harmony Piano Academy", school.slug, "America/Chicago", True), \
-        f"got {org.name}, {org.subdomain}, {org.time_zone}, {org.active}"
+    assert (org.name, org.subdomain, org.time_zone, org.active) == (
+        "Harmony Piano Academy",
+        school.slug,
+        "America/Chicago",
+        True,
+    ), f"got {org.name}, {org.subdomain}, {org.time_zone}, {org.active}"
 
 
 def test_organization_updated_renames_the_school(deliver, owner_db, synced):
@@ -154,10 +166,14 @@ def test_organization_updated_renames_the_school(deliver, owner_db, synced):
     assert school_of(owner_db, school).name == "New Name"
 
 
-@pytest.mark.parametrize(("slug", "reason"), [
-    ("www", "reserved"), ("Not_A_Subdomain!", "cannot be a CourseCove subdomain"),
-    ("", "no slug"),
-])
+@pytest.mark.parametrize(
+    ("slug", "reason"),
+    [
+        ("www", "reserved"),
+        ("Not_A_Subdomain!", "cannot be a CourseCove subdomain"),
+        ("", "no slug"),
+    ],
+)
 def test_organization_with_an_unusable_slug_is_a_clear_failure(deliver, owner_db, slug, reason):
     school = ClerkSchool(slug="placeholder")
     school.slug = slug
@@ -173,11 +189,13 @@ def test_organization_slug_clashing_with_another_school_is_a_clear_failure(deliv
 
     status, detail = status_of(deliver(school.event()))
 
-    assert status == "failed" and "already used by Riverside Music School" in detail, \
+    assert status == "failed" and "already used by Riverside Music School" in detail, (
         f"expected a clash failure, got {status}: {detail!r}"
+    )
     assert school_of(owner_db, school) is None
-    existing = owner_db.scalar(sa.select(Organization)
-                               .where(Organization.subdomain == "musicschool"))
+    existing = owner_db.scalar(
+        sa.select(Organization).where(Organization.subdomain == "musicschool")
+    )
     assert existing.clerk_org_id is None, "the existing school must not be taken over"
 
 
@@ -193,28 +211,38 @@ def test_organization_deleted_deactivates_the_school(deliver, owner_db, synced):
 
 # --- memberships -------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("clerk_role", "metadata", "expected"), [
-    ("org:admin", {}, MembershipRole.ADMIN),
-    ("org:member", {}, MembershipRole.STUDENT),
-    ("org:member", {"coursecove_role": "instructor"}, MembershipRole.INSTRUCTOR),
-])
-def test_membership_role_follows_the_mapping(deliver, owner_db, synced, clerk_role, metadata,
-                                             expected):
+
+@pytest.mark.parametrize(
+    ("clerk_role", "metadata", "expected"),
+    [
+        ("org:admin", {}, MembershipRole.ADMIN),
+        ("org:member", {}, MembershipRole.STUDENT),
+        ("org:member", {"coursecove_role": "instructor"}, MembershipRole.INSTRUCTOR),
+    ],
+)
+def test_membership_role_follows_the_mapping(
+    deliver, owner_db, synced, clerk_role, metadata, expected
+):
     school, person = ClerkSchool(), ClerkPerson()
     synced(school, person)
 
-    status, detail = status_of(deliver(school.membership(person, role=clerk_role,
-                                                         metadata=metadata)))
+    status, detail = status_of(
+        deliver(school.membership(person, role=clerk_role, metadata=metadata))
+    )
 
     membership = membership_in(owner_db, school, person)
     assert status == "completed", f"got {status}: {detail!r}"
-    assert (membership.role, membership.active) == (expected, True), \
+    assert (membership.role, membership.active) == (expected, True), (
         f"expected {expected} (active), got {membership.role} ({membership.active})"
+    )
 
 
 def test_role_mapping_is_configuration(app, deliver, owner_db, synced, monkeypatch):
-    monkeypatch.setitem(app.config, "CLERK_ROLE_MAP", {
-        "org:admin": "admin", "org:member": "student", "org:teacher": "instructor"})
+    monkeypatch.setitem(
+        app.config,
+        "CLERK_ROLE_MAP",
+        {"org:admin": "admin", "org:member": "student", "org:teacher": "instructor"},
+    )
     school, person = ClerkSchool(), ClerkPerson()
     synced(school, person)
 
@@ -237,8 +265,7 @@ def test_membership_updated_changes_the_role(deliver, owner_db, synced):
     synced(school, person)
     deliver(school.membership(person, role="org:admin", updated_ms=1_800_000_000_000))
 
-    deliver(school.membership(person, "updated", role="org:member",
-                              updated_ms=1_800_000_100_000))
+    deliver(school.membership(person, "updated", role="org:member", updated_ms=1_800_000_100_000))
 
     assert membership_in(owner_db, school, person).role is MembershipRole.STUDENT
 
@@ -261,15 +288,27 @@ def test_membership_cannot_be_moved_into_another_school(deliver, owner_db, synce
     membership_id = unique("orgmem")
     deliver(first.membership(person, membership_id=membership_id))
 
-    status, detail = status_of(deliver(second.membership(
-        person, "updated", membership_id=membership_id, updated_ms=2_100_000_000_000)))
+    status, detail = status_of(
+        deliver(
+            second.membership(
+                person, "updated", membership_id=membership_id, updated_ms=2_100_000_000_000
+            )
+        )
+    )
 
     assert status == "failed" and "another school" in detail, f"got {status}: {detail!r}"
-    moved = owner_db.scalar(sa.select(Membership.organization_id)
-                            .where(Membership.clerk_membership_id == membership_id))
+    moved = owner_db.scalar(
+        sa.select(Membership.organization_id).where(Membership.clerk_membership_id == membership_id)
+    )
     assert moved == school_of(owner_db, first).id, "the membership must stay in its school"
-    assert owner_db.scalar(sa.select(sa.func.count()).select_from(Membership).where(
-        Membership.organization_id == school_of(owner_db, second).id)) == 0
+    assert (
+        owner_db.scalar(
+            sa.select(sa.func.count())
+            .select_from(Membership)
+            .where(Membership.organization_id == school_of(owner_db, second).id)
+        )
+        == 0
+    )
 
 
 def test_membership_cannot_be_handed_to_another_person(deliver, owner_db, synced):
@@ -278,8 +317,11 @@ def test_membership_cannot_be_handed_to_another_person(deliver, owner_db, synced
     membership_id = unique("orgmem")
     deliver(school.membership(owner, role="org:admin", membership_id=membership_id))
 
-    status, detail = status_of(deliver(school.membership(
-        intruder, "updated", role="org:admin", membership_id=membership_id)))
+    status, detail = status_of(
+        deliver(
+            school.membership(intruder, "updated", role="org:admin", membership_id=membership_id)
+        )
+    )
 
     assert status == "failed" and "another person" in detail, f"got {status}: {detail!r}"
     assert membership_in(owner_db, school, owner).clerk_membership_id == membership_id

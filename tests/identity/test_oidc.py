@@ -29,11 +29,18 @@ def provider():
 
 @pytest.fixture(scope="module")
 def clerk_app(provider, database_url, redis_url, app):
-    return create_app(TestConfig, {
-        "DATABASE_URL": database_url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url,
-        "CLERK_WEBHOOK_SECRET": SECRET, "CLERK_ISSUER": provider.issuer,
-        "CLERK_OAUTH_CLIENT_ID": CLIENT_ID, "CLERK_OAUTH_CLIENT_SECRET": CLIENT_SECRET,
-    })
+    return create_app(
+        TestConfig,
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "CELERY_BROKER_URL": redis_url,
+            "CLERK_WEBHOOK_SECRET": SECRET,
+            "CLERK_ISSUER": provider.issuer,
+            "CLERK_OAUTH_CLIENT_ID": CLIENT_ID,
+            "CLERK_OAUTH_CLIENT_SECRET": CLIENT_SECRET,
+        },
+    )
 
 
 class Browser:
@@ -56,10 +63,12 @@ class Browser:
         assert start.status_code == 302, f"expected a redirect to Clerk, got {start.status_code}"
         authorize_url = start.headers["Location"]
         assert authorize_url.startswith(f"{self.provider.issuer}/oauth/authorize?"), authorize_url
-        consent = requests.post(authorize_url, data={"subject": clerk_user_id},
-                                allow_redirects=False, timeout=10)
-        assert consent.status_code == 302, \
+        consent = requests.post(
+            authorize_url, data={"subject": clerk_user_id}, allow_redirects=False, timeout=10
+        )
+        assert consent.status_code == 302, (
             f"provider answered {consent.status_code}: {consent.text}"
+        )
         back = urlsplit(consent.headers["Location"])
         assert f"{back.scheme}://{back.netloc}" == self.base_url, f"came back to {back.netloc}"
         return self.get(f"{back.path}?{back.query}")
@@ -70,21 +79,23 @@ def login_count(owner_db, email: str) -> int:
     return owner_db.scalar(sa.select(User.login_count).where(User.email == email)) or 0
 
 
-def test_clerk_settings_switch_sign_in_to_oauth_and_without_them_it_stays_database(
-        app, clerk_app):
+def test_clerk_settings_switch_sign_in_to_oauth_and_without_them_it_stays_database(app, clerk_app):
     auth_types = []
     for each in (app, clerk_app):
         with each.app_context():
             auth_types.append(each.appbuilder.sm.auth_type)
-    assert auth_types == [AUTH_DB, AUTH_OAUTH], \
+    assert auth_types == [AUTH_DB, AUTH_OAUTH], (
         f"expected database sign-in without Clerk settings, OAuth with them; got {auth_types}"
+    )
     page = clerk_app.test_client().get("/login/", base_url="http://coursecove.test")
-    assert b"btn-signin-clerk" in page.data and b'name="password"' not in page.data, \
+    assert b"btn-signin-clerk" in page.data and b'name="password"' not in page.data, (
         "expected the login page to offer Clerk and no password field"
+    )
 
 
 def test_member_signs_in_through_clerk_and_is_matched_by_clerk_user_id(
-        clerk_app, provider, deliver, owner_db):
+    clerk_app, provider, deliver, owner_db
+):
     school, person = ClerkSchool("Oidc Academy"), ClerkPerson("Olivia", "Messiaen")
     for event in (person.event(), school.event(), school.membership(person, role="org:admin")):
         assert expect(deliver(event))["status"] == "completed"
@@ -97,15 +108,16 @@ def test_member_signs_in_through_clerk_and_is_matched_by_clerk_user_id(
     assert landed.status_code == 302, f"expected a redirect home, got {landed.status_code}"
     assert login_count(owner_db, person.email) == 1, "expected the synced user to be signed in"
     home = browser.get("/")
-    assert b"Hello Olivia" in home.data and b"an administrator" in home.data, \
+    assert b"Hello Olivia" in home.data and b"an administrator" in home.data, (
         f"expected the school home for a signed-in admin, got {home.data[:400]!r}"
+    )
 
 
-def test_verified_email_matches_an_account_without_a_clerk_link(
-        clerk_app, provider, owner_db):
+def test_verified_email_matches_an_account_without_a_clerk_link(clerk_app, provider, owner_db):
     email = f"{unique('local')}@example.org"
-    owner_db.add(User(username=email, email=email, first_name="Local", last_name="Person",
-                      active=True))
+    owner_db.add(
+        User(username=email, email=email, first_name="Local", last_name="Person", active=True)
+    )
     owner_db.commit()
     clerk_id = unique("user")
     provider.people[clerk_id] = {"email": email, "email_verified": True}
@@ -119,11 +131,13 @@ def test_verified_email_matches_an_account_without_a_clerk_link(
 
 @pytest.mark.parametrize("known_email", [True, False], ids=["unverified_email", "unknown_person"])
 def test_nobody_is_signed_in_without_a_link_or_a_verified_email(
-        clerk_app, provider, owner_db, known_email):
+    clerk_app, provider, owner_db, known_email
+):
     email = f"{unique('local')}@example.org"
     if known_email:
-        owner_db.add(User(username=email, email=email, first_name="Not", last_name="Verified",
-                          active=True))
+        owner_db.add(
+            User(username=email, email=email, first_name="Not", last_name="Verified", active=True)
+        )
         owner_db.commit()
     clerk_id = unique("user")
     provider.people[clerk_id] = {"email": email, "email_verified": False}
@@ -131,12 +145,17 @@ def test_nobody_is_signed_in_without_a_link_or_a_verified_email(
 
     landed = browser.sign_in_at_clerk(clerk_id)
 
-    assert landed.headers["Location"].endswith("/login/"), \
+    assert landed.headers["Location"].endswith("/login/"), (
         f"expected to be sent back to sign-in, got {landed.headers.get('Location')}"
+    )
     assert login_count(owner_db, email) == 0
     assert b"Signed in as" not in browser.get("/").data
-    assert owner_db.scalar(sa.select(sa.func.count()).select_from(User)
-                           .where(User.username == clerk_id)) == 0, "nobody is created at sign-in"
+    assert (
+        owner_db.scalar(
+            sa.select(sa.func.count()).select_from(User).where(User.username == clerk_id)
+        )
+        == 0
+    ), "nobody is created at sign-in"
 
 
 def test_user_deleted_in_clerk_cannot_sign_in(clerk_app, provider, deliver, owner_db):

@@ -39,9 +39,11 @@ def sweep(app) -> int:
 
 def age(owner_db, svix_id: str, by: timedelta = timedelta(minutes=2)) -> None:
     """Pretend the event was received (and last scheduled) ``by`` ago."""
-    owner_db.execute(sa.update(WebhookEvent).where(WebhookEvent.svix_id == svix_id).values(
-        received_at=WebhookEvent.received_at - by,
-        next_attempt_at=sa.func.now() - by))
+    owner_db.execute(
+        sa.update(WebhookEvent)
+        .where(WebhookEvent.svix_id == svix_id)
+        .values(received_at=WebhookEvent.received_at - by, next_attempt_at=sa.func.now() - by)
+    )
     owner_db.commit()
 
 
@@ -61,7 +63,8 @@ def row_lock(owner_engine):
 
 
 def test_out_of_order_membership_waits_for_its_user_then_the_worker_completes_it(
-        deliver, worker, wait_for, owner_db):
+    deliver, worker, wait_for, owner_db
+):
     school, person = ClerkSchool(), ClerkPerson("Early", "Bird")
     expect(deliver(school.event()))
     svix_id = unique("msg")
@@ -74,17 +77,25 @@ def test_out_of_order_membership_waits_for_its_user_then_the_worker_completes_it
     assert (row["path"], row["queued_at"] is not None) == ("worker", True), f"got {row}"
     assert row["attempts"] >= 2, f"expected the fast attempt and a worker's, got {row['attempts']}"
     org = owner_db.scalar(sa.select(Organization.id).where(Organization.clerk_org_id == school.id))
-    assert owner_db.scalar(sa.select(Membership.role).where(
-        Membership.organization_id == org,
-        Membership.clerk_membership_id == row["payload"]["data"]["id"])).value == "admin"
+    assert (
+        owner_db.scalar(
+            sa.select(Membership.role).where(
+                Membership.organization_id == org,
+                Membership.clerk_membership_id == row["payload"]["data"]["id"],
+            )
+        ).value
+        == "admin"
+    )
 
 
 def test_exhausted_budget_answers_in_time_and_the_worker_finishes(
-        app, deliver, worker, wait_for, owner_db, row_lock):
+    app, deliver, worker, wait_for, owner_db, row_lock
+):
     school = ClerkSchool("Locked School")
     expect(deliver(school.event()))
-    org_id = owner_db.scalar(sa.select(Organization.id)
-                             .where(Organization.clerk_org_id == school.id))
+    org_id = owner_db.scalar(
+        sa.select(Organization.id).where(Organization.clerk_org_id == school.id)
+    )
     school.name = "Renamed While Locked"
     svix_id = unique("msg")
     budget_ms = app.config["WEBHOOK_FAST_PATH_BUDGET_MS"]
@@ -96,8 +107,9 @@ def test_exhausted_budget_answers_in_time_and_the_worker_finishes(
 
     assert body["status"] == "queued", f"expected queued, got {body}"
     assert "timeout" in body["detail"], f"expected a statement timeout, got {body['detail']!r}"
-    assert took_ms < budget_ms + 250, \
+    assert took_ms < budget_ms + 250, (
         f"expected an answer within ~{budget_ms} ms, took {took_ms:.0f}"
+    )
     row = wait_for(svix_id, "completed", worker=worker)
     assert row["path"] == "worker", f"expected the worker to finish it, got {row['path']}"
     owner_db.expire_all()
@@ -105,11 +117,13 @@ def test_exhausted_budget_answers_in_time_and_the_worker_finishes(
 
 
 def test_handler_error_is_retried_with_backoff_then_failed_with_the_error_kept(
-        deliver, worker, wait_for, owner_db, row_lock, stored):
+    deliver, worker, wait_for, owner_db, row_lock, stored
+):
     person = ClerkPerson("Busy", "Person")
     expect(deliver(person.event(updated_ms=1_800_000_000_000)))
-    user_id = owner_db.scalar(sa.select(ClerkUser.user_id)
-                              .where(ClerkUser.clerk_user_id == person.id))
+    user_id = owner_db.scalar(
+        sa.select(ClerkUser.user_id).where(ClerkUser.clerk_user_id == person.id)
+    )
     person.first = "Changed"
     svix_id = unique("msg")
 
@@ -119,17 +133,20 @@ def test_handler_error_is_retried_with_backoff_then_failed_with_the_error_kept(
         row = wait_for(svix_id, "failed", timeout=30, worker=worker)
         elapsed = time.monotonic() - started
 
-    assert row["attempts"] == 4, \
+    assert row["attempts"] == 4, (
         f"expected 4 attempts (WEBHOOK_MAX_ATTEMPTS), got {row['attempts']}"
-    assert "gave up after 4 attempts" in row["last_error"] and "statement timeout" in \
-        row["last_error"], f"expected the error kept, got {row['last_error']!r}"
+    )
+    assert (
+        "gave up after 4 attempts" in row["last_error"] and "statement timeout" in row["last_error"]
+    ), f"expected the error kept, got {row['last_error']!r}"
     # Backoff 0.25 s base: waits of 0.5 s and 1 s between the worker's three attempts.
     assert elapsed >= 1.5, f"expected exponential backoff between attempts, took {elapsed:.2f}s"
     assert row["path"] == "worker"
 
 
 def test_broker_outage_leaves_the_event_pending_until_the_sweeper_re_enqueues_it(
-        app, deliver, worker, wait_for, owner_db, stored, monkeypatch, redis_url):
+    app, deliver, worker, wait_for, owner_db, stored, monkeypatch, redis_url
+):
     school, person = ClerkSchool(), ClerkPerson("Patient", "Student")
     expect(deliver(school.event()))
     svix_id = unique("msg")
@@ -140,12 +157,14 @@ def test_broker_outage_leaves_the_event_pending_until_the_sweeper_re_enqueues_it
     took_ms = (time.perf_counter() - started) * 1000
 
     assert body["status"] == "pending" and "broker is unreachable" in body["detail"], f"got {body}"
-    assert took_ms < 500, \
+    assert took_ms < 500, (
         f"expected a publish failure not to spend the budget, took {took_ms:.0f} ms"
+    )
     expect(deliver(person.event()))
     time.sleep(1)
-    assert stored(svix_id)["status"] == "pending", \
+    assert stored(svix_id)["status"] == "pending", (
         "nothing should have run it: it was never enqueued"
+    )
 
     age(owner_db, svix_id)  # a minute later, Redis still down
     assert sweep(app) == 0, "the sweeper cannot hand anything over while the broker is down"
@@ -168,16 +187,25 @@ def test_sweeper_leaves_recent_pending_events_alone(app, deliver, stored, monkey
     sweep(app)
 
     row = stored(svix_id)
-    assert (row["status"], row["attempts"]) == ("pending", 1), \
+    assert (row["status"], row["attempts"]) == ("pending", 1), (
         f"expected a fresh pending event left for its own retry, got {row['status']}"
+    )
 
 
 def test_claim_of_a_crashed_process_is_recovered_by_the_sweeper(app, worker, wait_for, owner_db):
     person = ClerkPerson("Crash", "Survivor")
     svix_id = unique("msg")
-    owner_db.add(WebhookEvent(
-        svix_id=svix_id, event_type="user.created", payload=person.event(), status="processing",
-        path="fast", attempts=1, claimed_at=datetime.now(UTC) - timedelta(minutes=10)))
+    owner_db.add(
+        WebhookEvent(
+            svix_id=svix_id,
+            event_type="user.created",
+            payload=person.event(),
+            status="processing",
+            path="fast",
+            attempts=1,
+            claimed_at=datetime.now(UTC) - timedelta(minutes=10),
+        )
+    )
     owner_db.commit()
 
     assert sweep(app) >= 1
@@ -189,8 +217,13 @@ def test_claim_of_a_crashed_process_is_recovered_by_the_sweeper(app, worker, wai
 def test_repeated_task_messages_run_the_event_once(app, worker, wait_for, owner_db):
     person = ClerkPerson("Once", "Only")
     svix_id = unique("msg")
-    event = WebhookEvent(svix_id=svix_id, event_type="user.created", payload=person.event(),
-                         status="pending", attempts=0)
+    event = WebhookEvent(
+        svix_id=svix_id,
+        event_type="user.created",
+        payload=person.event(),
+        status="pending",
+        attempts=0,
+    )
     owner_db.add(event)
     owner_db.commit()
 

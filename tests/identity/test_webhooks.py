@@ -32,16 +32,21 @@ def test_signed_user_created_is_completed_on_the_fast_path(deliver, stored, owne
 
     assert body["status"] == "completed", f"expected completed, got {body}"
     row = stored(svix_id)
-    assert (row["status"], row["path"], row["attempts"]) == ("completed", "fast", 1), \
+    assert (row["status"], row["path"], row["attempts"]) == ("completed", "fast", 1), (
         f"expected completed on the fast path in 1 attempt, got {row}"
+    )
     assert row["event_type"] == "user.created" and row["payload"]["data"]["id"] == person.id
     assert row["duration_ms"] is not None and row["duration_ms"] < 500
-    user = owner_db.scalar(sa.select(User).join(ClerkUser, ClerkUser.user_id == User.id)
-                           .where(ClerkUser.clerk_user_id == person.id))
+    user = owner_db.scalar(
+        sa.select(User)
+        .join(ClerkUser, ClerkUser.user_id == User.id)
+        .where(ClerkUser.clerk_user_id == person.id)
+    )
     assert (user.email, user.first_name, user.last_name) == (person.email, "Clara", "Wieck")
     logged = [r.getMessage() for r in caplog.records if svix_id in r.getMessage()]
-    assert logged and "completed on the fast path in" in logged[0] and " ms" in logged[0], \
+    assert logged and "completed on the fast path in" in logged[0] and " ms" in logged[0], (
         f"expected a log line naming the path and the time, got {logged}"
+    )
 
 
 def _delivery(event: dict) -> tuple[str, dict]:
@@ -53,8 +58,9 @@ def _refused(platform, owner_db, body, headers, status: int, message_part: str) 
     before = count_events(owner_db)
     response = platform.post(WEBHOOK_PATH, data=body, headers=headers)
     payload = expect(response, status)
-    assert message_part in payload["message"], \
+    assert message_part in payload["message"], (
         f"expected a message mentioning {message_part!r}, got {payload['message']!r}"
+    )
     assert count_events(owner_db) == before, "a refused delivery must store nothing"
 
 
@@ -72,8 +78,9 @@ def test_signature_with_the_wrong_secret_is_refused(platform, owner_db):
     _refused(platform, owner_db, body, headers, 401, "does not verify")
 
 
-@pytest.mark.parametrize("age", [timedelta(minutes=-10), timedelta(minutes=10)],
-                         ids=["stale", "from_the_future"])
+@pytest.mark.parametrize(
+    "age", [timedelta(minutes=-10), timedelta(minutes=10)], ids=["stale", "from_the_future"]
+)
 def test_timestamp_outside_svix_tolerance_is_refused(platform, owner_db, age):
     body = json.dumps(ClerkPerson().event())
     headers = signed_headers(body, at=datetime.now(UTC) + age)
@@ -92,18 +99,22 @@ def test_malformed_signature_header_is_a_400_not_a_crash(platform, owner_db, sig
     body, headers = _delivery(ClerkPerson().event())
     headers["svix-signature"] = signature
     response = platform.post(WEBHOOK_PATH, data=body, headers=headers)
-    assert response.status_code in (400, 401), \
+    assert response.status_code in (400, 401), (
         f"expected 400/401 for signature {signature!r}, got {response.status_code}"
+    )
     assert "message" in response.get_json(), f"expected a JSON message, got {response.data!r}"
 
 
-@pytest.mark.parametrize(("body", "message_part"), [
-    ("not json at all", "not JSON"),
-    ("[1, 2, 3]", "not a JSON object"),
-    ('{"data": {"id": "user_x"}}', "'type'"),
-    ('{"type": "user.created", "data": "user_x"}', "'data'"),
-    ('{"type": "user.created", "data": {"first_name": "No id"}}', "data.id"),
-])
+@pytest.mark.parametrize(
+    ("body", "message_part"),
+    [
+        ("not json at all", "not JSON"),
+        ("[1, 2, 3]", "not a JSON object"),
+        ('{"data": {"id": "user_x"}}', "'type'"),
+        ('{"type": "user.created", "data": "user_x"}', "'data'"),
+        ('{"type": "user.created", "data": {"first_name": "No id"}}', "data.id"),
+    ],
+)
 def test_signed_body_that_is_not_a_clerk_event_is_refused(platform, owner_db, body, message_part):
     _refused(platform, owner_db, body, signed_headers(body), 400, message_part)
 
@@ -125,8 +136,9 @@ def test_without_a_webhook_secret_the_endpoint_refuses(app, deliver, owner_db, m
 def test_no_csrf_token_is_needed_with_csrf_protection_on(deliver, app, monkeypatch):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # as in production
     response = deliver(ClerkPerson().event())
-    assert response.status_code == 200, \
+    assert response.status_code == 200, (
         f"expected 200 without a CSRF token, got {response.status_code}"
+    )
 
 
 def test_repeated_delivery_answers_200_and_is_not_processed_again(deliver, stored, owner_db):
@@ -138,8 +150,9 @@ def test_repeated_delivery_answers_200_and_is_not_processed_again(deliver, store
 
     second = expect(deliver(person.event(), svix_id=svix_id))
 
-    assert (first["status"], second["status"]) == ("completed", "duplicate"), \
+    assert (first["status"], second["status"]) == ("completed", "duplicate"), (
         f"expected completed then duplicate, got {first['status']} then {second['status']}"
+    )
     assert stored(svix_id)["attempts"] == 1
     name = owner_db.scalar(sa.select(User.first_name).where(User.email == person.email))
     assert name == "Local", f"expected the duplicate not to run again, but first_name is {name!r}"
@@ -152,17 +165,20 @@ def test_simultaneous_duplicates_are_processed_once(app, stored, owner_db):
 
     def post(_):
         client = app.test_client()
-        return client.post(WEBHOOK_PATH, data=body, headers=headers,
-                           base_url=f"http://{app.config['APP_DOMAIN']}").get_json()["status"]
+        return client.post(
+            WEBHOOK_PATH, data=body, headers=headers, base_url=f"http://{app.config['APP_DOMAIN']}"
+        ).get_json()["status"]
 
     with ThreadPoolExecutor(8) as pool:
         statuses = sorted(pool.map(post, range(8)))
 
-    assert statuses == ["completed"] + ["duplicate"] * 7, \
+    assert statuses == ["completed"] + ["duplicate"] * 7, (
         f"expected one completed and seven duplicates, got {statuses}"
+    )
     assert stored(headers["svix-id"])["attempts"] == 1
-    users = owner_db.scalar(sa.select(sa.func.count()).select_from(User)
-                            .where(User.email == person.email))
+    users = owner_db.scalar(
+        sa.select(sa.func.count()).select_from(User).where(User.email == person.email)
+    )
     assert users == 1, f"expected one user, got {users}"
 
 

@@ -28,6 +28,7 @@ test: install browser
 
 lint: install
 	$(VENV)/bin/ruff check app tests bench config.py celery_worker.py
+	$(VENV)/bin/ruff format --check app tests bench config.py celery_worker.py
 
 bench: install
 	$(PY) bench/availability.py

@@ -893,74 +893,65 @@ def reschedule_booking(
     old_start, old_instructor = old.starts_at, old.instructor_id
     if new_instructor_id not in (None, old_instructor) and actor.role != MembershipRole.ADMIN:
         raise BookingProblem("Only the school can move a lesson to another instructor.", 403)
-    candidates = [new_instructor_id or old_instructor]
-    last_problem: BookingProblem | None = None
-    for instructor_id in candidates:
-        try:
-            with _booking_transaction():
-                _lock(attendee.student_id, old_instructor, instructor_id)
-                db.session.refresh(attendee)
-                db.session.refresh(old)
-                if not attendee.is_confirmed or not old.is_confirmed:
-                    raise BookingProblem("This booking is already cancelled.", 409)
-                # A session this seat alone fills is freed by the move: not in the way.
-                alone = old.seats_taken <= 1
-                _recheck(
-                    appointment_type,
-                    start=new_start,
-                    instructor_id=instructor_id,
-                    location_mode=old.location_mode,
-                    location_id=old.location_id,
-                    now=now,
-                    exclude_booking_ids=[old.id] if alone else [],
-                )
-                new_end = new_start + timedelta(minutes=appointment_type.duration_minutes)
-                _refuse_student_clash(attendee.student_id, new_start, new_end, attendee.id)
-                if alone and old.capacity == 1 and appointment_type.capacity == 1:
-                    # One UPDATE moves the lesson: the constraint checks the new range against
-                    # everyone else's, and there is never a moment without the booking.
-                    old.instructor_id = instructor_id
-                    old.buffer_before_minutes = appointment_type.buffer_before_minutes
-                    old.buffer_after_minutes = appointment_type.buffer_after_minutes
-                    old.set_times(new_start, new_end)
-                    new_session = old
-                else:
-                    _release_seat(attendee, actor, "Rescheduled", now)
-                    new_session = _take_seat(
-                        appointment_type,
-                        start=new_start,
-                        instructor_id=instructor_id,
-                        location_mode=old.location_mode,
-                        location_id=old.location_id,
-                        address=old.address,
-                        actor=actor,
-                    )
-                    attendee.booking_id = new_session.id
-                    attendee.status = CONFIRMED
-                    attendee.cancelled_at = attendee.cancelled_by_id = None
-                    attendee.cancellation_reason = None
-                attendee.during = Range(new_start, new_end, bounds="[)")
-                attendee.reminder_sent_at = None
-                db.session.flush()
-                _record(
-                    new_session,
-                    attendee,
-                    actor,
-                    ChangeAction.RESCHEDULED,
-                    from_starts_at=old_start,
-                    to_starts_at=new_start,
-                    from_instructor_id=old_instructor,
-                    to_instructor_id=instructor_id,
-                )
-        except SlotTaken as problem:
-            if problem.message == STUDENT_BUSY:
-                raise
-            last_problem = problem
-            continue
+    instructor_id = new_instructor_id or old_instructor
+    with _booking_transaction():
+        _lock(attendee.student_id, old_instructor, instructor_id)
         db.session.refresh(attendee)
-        _notify("rescheduled", [attendee], previous_start=old_start)
-        return attendee
-    raise last_problem or SlotTaken(JUST_TAKEN)
+        db.session.refresh(old)
+        if not attendee.is_confirmed or not old.is_confirmed:
+            raise BookingProblem("This booking is already cancelled.", 409)
+        # A session this seat alone fills is freed by the move: not in the way.
+        alone = old.seats_taken <= 1
+        _recheck(
+            appointment_type,
+            start=new_start,
+            instructor_id=instructor_id,
+            location_mode=old.location_mode,
+            location_id=old.location_id,
+            now=now,
+            exclude_booking_ids=[old.id] if alone else [],
+        )
+        new_end = new_start + timedelta(minutes=appointment_type.duration_minutes)
+        _refuse_student_clash(attendee.student_id, new_start, new_end, attendee.id)
+        if alone and old.capacity == 1 and appointment_type.capacity == 1:
+            # One UPDATE moves the lesson: the constraint checks the new range against
+            # everyone else's, and there is never a moment without the booking.
+            old.instructor_id = instructor_id
+            old.buffer_before_minutes = appointment_type.buffer_before_minutes
+            old.buffer_after_minutes = appointment_type.buffer_after_minutes
+            old.set_times(new_start, new_end)
+            new_session = old
+        else:
+            _release_seat(attendee, actor, "Rescheduled", now)
+            new_session = _take_seat(
+                appointment_type,
+                start=new_start,
+                instructor_id=instructor_id,
+                location_mode=old.location_mode,
+                location_id=old.location_id,
+                address=old.address,
+                actor=actor,
+            )
+            attendee.booking_id = new_session.id
+            attendee.status = CONFIRMED
+            attendee.cancelled_at = attendee.cancelled_by_id = None
+            attendee.cancellation_reason = None
+        attendee.during = Range(new_start, new_end, bounds="[)")
+        attendee.reminder_sent_at = None
+        db.session.flush()
+        _record(
+            new_session,
+            attendee,
+            actor,
+            ChangeAction.RESCHEDULED,
+            from_starts_at=old_start,
+            to_starts_at=new_start,
+            from_instructor_id=old_instructor,
+            to_instructor_id=instructor_id,
+        )
+    db.session.refresh(attendee)
+    _notify("rescheduled", [attendee], previous_start=old_start)
+    return attendee
 
 
 def _notify(event: str, attendees: list[BookingAttendee], **context) -> None:

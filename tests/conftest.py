@@ -1,11 +1,13 @@
 """Fixtures: real PostgreSQL and Redis (embedded unless TEST_DATABASE_URL / TEST_REDIS_URL),
-a migrated database with the demo schools, and visitors that browse a school's subdomain."""
+a migrated database with the demo schools, visitors that browse a school's subdomain, and the
+application clock, frozen for the whole run (``--clock`` or ``COURSECOVE_CLOCK`` say when)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from app import create_app
+from app import clock, create_app
 from app.demo import DEMO_PASSWORD
 from app.extensions import db
 from app.local_engines import (
@@ -27,6 +29,54 @@ from app.tenancy import privileged
 from config import TestConfig, sqlalchemy_url
 
 TEST_DATABASE = "coursecove_test"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock",
+        metavar="INSTANT",
+        help="run the suite at this instant, e.g. 2027-03-14T06:30:00Z "
+        f"(default: ${clock.ENVIRONMENT_VARIABLE}, else the wall clock at start, frozen)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Freeze the application clock for the whole run, in this process and (through the
+    environment) in every server and worker process a test starts."""
+    text = config.getoption("--clock") or os.environ.get(clock.ENVIRONMENT_VARIABLE)
+    instant = clock.parse_instant(text) if text else clock.now().replace(microsecond=0)
+    clock.set_now(instant)
+    os.environ[clock.ENVIRONMENT_VARIABLE] = instant.isoformat()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    instant = clock.pinned().isoformat().replace("+00:00", "Z")
+    return f"clock: {instant} (run again at this instant with --clock={instant})"
+
+
+class Clock:
+    """The ``clock`` fixture: move the frozen application clock within one test."""
+
+    def __init__(self) -> None:
+        self.start = clock.now()
+
+    def now(self) -> datetime:
+        return clock.now()
+
+    def set(self, instant: datetime) -> None:
+        clock.set_now(instant)
+
+    def advance(self, by: timedelta) -> None:
+        clock.set_now(clock.now() + by)
+
+
+@pytest.fixture(name="clock")
+def clock_fixture() -> Iterator[Clock]:
+    """Moves this process's clock (not a server or worker started in another process); the
+    run's instant is restored afterwards."""
+    control = Clock()
+    yield control
+    clock.set_now(control.start)
 
 
 @pytest.fixture(scope="session")

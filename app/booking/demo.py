@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from app import clock
 from app.booking import service
 from app.booking.service import BookingProblem, LessonChoice
 from app.extensions import db
@@ -111,7 +112,7 @@ def load_demo_schedule(
                             location_modes=modes,
                         )
                     )
-    today = service.now_utc().astimezone(ZoneInfo(organization.time_zone)).date()
+    today = clock.now().astimezone(ZoneInfo(organization.time_zone)).date()
     _closure(organization, "New Year's Day", date(today.year + 1, 1, 1))
     if not db.session.scalar(
         sa.select(TimeOff.id).where(TimeOff.organization_id == organization.id).limit(1)

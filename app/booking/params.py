@@ -9,6 +9,7 @@ import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
+from app import clock
 from app.booking.service import BookingProblem
 from app.models import LocationMode
 
@@ -89,7 +90,7 @@ def week_of(day: date) -> date:
 
 
 def today_in(zone: str) -> date:
-    return datetime.now(ZoneInfo(zone)).date()
+    return clock.now().astimezone(ZoneInfo(zone)).date()
 
 
 def date_range(first: date | None, stop: date | None, zone: str) -> tuple[date, date]:

@@ -19,13 +19,14 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.exc import DBAPIError
 
+from app import clock
 from app.booking.calendar import appointment_type_spec, load_calendar
 from app.extensions import db
 from app.models import (
@@ -81,10 +82,6 @@ class SlotTaken(BookingProblem):
 
 class NotFound(BookingProblem):
     status_code = 404
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -224,7 +221,7 @@ def free_slots(
         location_id=location_id,
         exclude_booking_ids=frozenset(exclude_booking_ids),
     )
-    return available_slots(query, calendar, now or now_utc())
+    return available_slots(query, calendar, now or clock.now())
 
 
 def _candidates(
@@ -552,7 +549,7 @@ def book_lesson(
     notify: bool = True,
 ) -> BookingAttendee:
     """Book one lesson (or a seat in a group class) and send the confirmation."""
-    now = now or now_utc()
+    now = now or clock.now()
     appointment_type, candidates = _prepare(choice, student, now, address=address)
     last_problem: BookingProblem | None = None
     for instructor_id in candidates:
@@ -613,7 +610,7 @@ def preview_series(
     now: datetime | None = None,
 ) -> list[Occurrence]:
     """Every week of a weekly series, each marked bookable or with its reason. Writes nothing."""
-    now = now or now_utc()
+    now = now or clock.now()
     appointment_type, candidates = _prepare(choice, student, now, address=None, check_address=False)
     instructor_id = candidates[0]
     starts = _series_starts(choice.start, weeks, until_local)
@@ -700,7 +697,7 @@ def book_series(
     notify: bool = True,
 ) -> list[BookingAttendee]:
     """Book the weeks the student accepted after the preview, all or none."""
-    now = now or now_utc()
+    now = now or clock.now()
     appointment_type, candidates = _prepare(choice, student, now, address=address)
     instructor_id = candidates[0]
     offered = set(_series_starts(choice.start, weeks, until_local))
@@ -812,7 +809,7 @@ def cancel_booking(
     now: datetime | None = None,
 ) -> list[BookingAttendee]:
     """Cancel a seat, or (``following``) it and every later lesson of its weekly series."""
-    now = now or now_utc()
+    now = now or clock.now()
     attendee = visible_attendee(attendee_id, actor)
     _require_may_change(actor, attendee, now, "cancel")
     targets = [attendee]
@@ -883,7 +880,7 @@ def reschedule_booking(
 ) -> BookingAttendee:
     """Move a booking atomically: the new time is secured in the same transaction that
     releases the old one, so either both happen or neither does."""
-    now = now or now_utc()
+    now = now or clock.now()
     if new_start.tzinfo is None:
         raise BookingProblem("That time could not be read; please pick a time from the list.")
     attendee = visible_attendee(attendee_id, actor)
@@ -970,7 +967,6 @@ __all__ = [
     "book_series",
     "cancel_booking",
     "free_slots",
-    "now_utc",
     "occupied_range",
     "preview_series",
     "reschedule_booking",

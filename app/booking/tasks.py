@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from flask import current_app
 
+from app import clock
 from app.tasks import celery_app
 
 log = logging.getLogger(__name__)
@@ -19,9 +20,8 @@ log = logging.getLogger(__name__)
 @celery_app.task(name="booking.send_lesson_reminders")
 def send_lesson_reminders() -> int:
     from app.booking.notices import send_due_reminders
-    from app.booking.service import now_utc
 
     lead = timedelta(hours=float(current_app.config.get("REMINDER_LEAD_HOURS", 24)))
-    sent = send_due_reminders(now_utc(), lead)
+    sent = send_due_reminders(clock.now(), lead)
     log.info("Sent %d lesson reminder(s)", sent)
     return sent

@@ -30,6 +30,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from app import clock
 from app.booking import params, service
 from app.booking.display import week_columns, when, zone_label
 from app.booking.forms import CancelForm, ConfirmForm, RescheduleForm
@@ -287,8 +288,8 @@ def times(type_id: int):
         args=args,
         instructor_name=chosen["instructor_names"].get(chosen["instructor"]),
         slot_count=len(slots),
-        school_zone_label=zone_label(school.time_zone, service.now_utc()),
-        student_zone_label=zone_label(zone, service.now_utc()) if zone else None,
+        school_zone_label=zone_label(school.time_zone, clock.now()),
+        student_zone_label=zone_label(zone, clock.now()) if zone else None,
     )
 
 
@@ -448,7 +449,7 @@ def mine():
         return redirect(url_for("BookingView.list"))
     if actor.role == MembershipRole.INSTRUCTOR:
         return redirect(url_for("TeachingScheduleView.index"))
-    now = service.now_utc()
+    now = clock.now()
     rows = db.session.execute(
         sa.select(BookingAttendee, Booking)
         .join(Booking, Booking.id == BookingAttendee.booking_id)
@@ -496,7 +497,7 @@ def detail(attendee_id: int):
         )
         .order_by(BookingChange.created_at, BookingChange.id)
     ).all()
-    now = service.now_utc()
+    now = clock.now()
     series_left = 0
     if attendee.series_id is not None:
         series_left = db.session.scalar(
@@ -563,7 +564,7 @@ def reschedule(attendee_id: int):
         )
         flash("Your lesson has been moved.", "success")
         return redirect(url_for("booking.detail", attendee_id=moved.id))
-    now = service.now_utc()
+    now = clock.now()
     if not _may_change(actor, attendee.booking, now) or actor.role == MembershipRole.INSTRUCTOR:
         raise BookingProblem(
             "This booking can no longer be changed online; please contact the school.", 403

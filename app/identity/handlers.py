@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
+from app import clock
 from app.extensions import db
 from app.models import (
     ClerkDeletion,
@@ -49,11 +50,7 @@ def clerk_time(milliseconds: int | float | None) -> datetime | None:
 def event_version(event: dict) -> datetime:
     """The Clerk time an event's data is as of: ``data.updated_at``, else the event's time."""
     data = event.get("data") or {}
-    return (
-        clerk_time(data.get("updated_at"))
-        or clerk_time(event.get("timestamp"))
-        or datetime.now(UTC)
-    )
+    return clerk_time(data.get("updated_at")) or clerk_time(event.get("timestamp")) or clock.now()
 
 
 def _is_deleted(clerk_id: str | None) -> bool:

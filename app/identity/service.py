@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -21,6 +21,7 @@ from psycopg import errors as pg_errors
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 
+from app import clock
 from app.extensions import db
 from app.identity import queue
 from app.identity.budget import BudgetExceeded, time_budget
@@ -385,7 +386,7 @@ class Summary:
 
 
 def summary(hours: int = 24) -> Summary:
-    since = datetime.now(UTC) - timedelta(hours=hours)
+    since = clock.now() - timedelta(hours=hours)
     e = WebhookEvent
     row = db.session.execute(
         sa.select(

@@ -22,6 +22,7 @@ from flask_appbuilder import Model
 from sqlalchemy.dialects.postgresql import TSTZRANGE, ExcludeConstraint, Range
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
+from app import clock
 from app.models.base import TenantOwned, tenant_fk, tenant_unique_id
 from app.models.catalog import AppointmentType, Location, LocationMode
 from app.models.organization import Membership
@@ -124,7 +125,7 @@ class Booking(TenantOwned, Model):
         sa.String(16), nullable=False, default=BookingStatus.CONFIRMED.value
     )
     created_at: Mapped[datetime] = mapped_column(
-        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        sa.DateTime(timezone=True), nullable=False, default=clock.now, server_default=sa.func.now()
     )
     created_by_id: Mapped[int | None] = mapped_column()
     cancelled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
@@ -208,7 +209,7 @@ class BookingSeries(TenantOwned, Model):
     weeks: Mapped[int | None] = mapped_column()
     until_day: Mapped[date | None] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(
-        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        sa.DateTime(timezone=True), nullable=False, default=clock.now, server_default=sa.func.now()
     )
     created_by_id: Mapped[int | None] = mapped_column()
 
@@ -252,7 +253,7 @@ class BookingAttendee(TenantOwned, Model):
     notes: Mapped[str | None] = mapped_column(sa.Text)
     booked_by_id: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(
-        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        sa.DateTime(timezone=True), nullable=False, default=clock.now, server_default=sa.func.now()
     )
     cancelled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     cancelled_by_id: Mapped[int | None] = mapped_column()
@@ -308,7 +309,7 @@ class BookingChange(TenantOwned, Model):
     to_instructor_id: Mapped[int | None] = mapped_column()
     details: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(
-        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        sa.DateTime(timezone=True), nullable=False, default=clock.now, server_default=sa.func.now()
     )
 
     booking: Mapped[Booking] = relationship(

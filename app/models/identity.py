@@ -16,6 +16,8 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import clock
+
 
 class WebhookStatus(enum.StrEnum):
     PENDING = "pending"  # recorded, waiting for a worker (or the sweeper)
@@ -51,7 +53,11 @@ class WebhookEvent(Model):
     attempts: Mapped[int] = mapped_column(nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     received_at: Mapped[datetime] = mapped_column(
-        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now(), index=True
+        sa.DateTime(timezone=True),
+        nullable=False,
+        default=clock.now,
+        server_default=sa.func.now(),
+        index=True,
     )
     claimed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # Set once the fast path hands the event over: the "queued" share of the summary.

@@ -10,6 +10,7 @@ from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import clock
 from app.models.base import TenantOwned, tenant_unique_id
 
 
@@ -26,7 +27,7 @@ class Organization(Model):
     contact_email: Mapped[str | None] = mapped_column(sa.String(254))
     active: Mapped[bool] = mapped_column(nullable=False, default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(
-        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        sa.DateTime(timezone=True), nullable=False, default=clock.now, server_default=sa.func.now()
     )
     # Kept in step with a Clerk organization by app/identity (Clerk's own updated_at).
     clerk_org_id: Mapped[str | None] = mapped_column(sa.String(64))
@@ -68,7 +69,7 @@ class Membership(TenantOwned, Model):
     )
     active: Mapped[bool] = mapped_column(nullable=False, default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(
-        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        sa.DateTime(timezone=True), nullable=False, default=clock.now, server_default=sa.func.now()
     )
     # Kept in step with a Clerk organization membership by app/identity.
     clerk_membership_id: Mapped[str | None] = mapped_column(sa.String(64))

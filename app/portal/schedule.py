@@ -16,8 +16,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, SelectMultipleField, StringField, TimeField
 from wtforms.validators import InputRequired, Length, Optional
 
+from app import clock
 from app.booking.hours import day_range_problems, override_problems, weekly_hours_problems
-from app.booking.service import now_utc
 from app.extensions import db
 from app.models import (
     Booking,
@@ -111,7 +111,7 @@ class TeachingScheduleView(BaseView):
         override_form = forms.get("override") or OverrideForm(formdata=None)
         for form in (hours_form, override_form):
             form.location.choices = _location_choices()
-        now = now_utc()
+        now = clock.now()
         lessons = db.session.scalars(
             sa.select(Booking)
             .where(

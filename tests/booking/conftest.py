@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from werkzeug.security import generate_password_hash
 
+from app import clock
 from app.extensions import db
 from app.local_engines import free_port
 from app.models import (
@@ -224,7 +225,7 @@ def free_slots(app: Flask):
     ):
         with in_school(app, school):
             appointment_type = db.session.get(AppointmentType, school.types[type_name])
-            first = datetime.now(school.zone).date() + timedelta(days=days_ahead)
+            first = clock.now().astimezone(school.zone).date() + timedelta(days=days_ahead)
             return service.free_slots(
                 appointment_type,
                 first,
@@ -258,7 +259,7 @@ def owner(owner_db):
 
 
 def next_weekday(weekday: int, zone: ZoneInfo, at_least_days: int = 2) -> date:
-    day = datetime.now(zone).date() + timedelta(days=at_least_days)
+    day = clock.now().astimezone(zone).date() + timedelta(days=at_least_days)
     return day + timedelta(days=(weekday - day.weekday()) % 7)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app import clock
 from app.models import BookingChange, HoursOverride, SchoolClosure, TimeOff, WorkingHours
 from tests.booking.conftest import confirm_url, next_weekday
 
@@ -48,7 +49,7 @@ def test_admin_adds_weekly_hours_and_they_become_bookable(visit, music, owner, f
         music,
         "Music theory (online)",
         instructor="Nadia",
-        days_ahead=(saturday - datetime.now(music.zone).date()).days,
+        days_ahead=(saturday - clock.now().astimezone(music.zone).date()).days,
         days=1,
     )
     assert [music.local(s.start).strftime("%H:%M") for s in slots] == [
@@ -87,7 +88,7 @@ def test_overlapping_or_off_grid_hours_are_refused_in_words(visit, music, owner)
 def test_time_off_and_closures_remove_free_times(visit, music, free_slots, owner):
     monday = next_weekday(0, music.zone, at_least_days=28)
     tuesday = monday + timedelta(days=1)
-    days_ahead = (monday - datetime.now(music.zone).date()).days
+    days_ahead = (monday - clock.now().astimezone(music.zone).date()).days
     admin = visit("musicschool", GRACE)
 
     away = admin.post(
@@ -129,7 +130,7 @@ def test_time_off_and_closures_remove_free_times(visit, music, free_slots, owner
 
 def test_override_replaces_the_days_hours(visit, music, free_slots):
     wednesday = next_weekday(2, music.zone, at_least_days=28)
-    days_ahead = (wednesday - datetime.now(music.zone).date()).days
+    days_ahead = (wednesday - clock.now().astimezone(music.zone).date()).days
     admin = visit("musicschool", GRACE)
 
     response = admin.post(

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from app import clock
+
 PIANO_30 = "Piano lesson (30 min)"
 
 
 def test_availability_lists_the_same_times_as_the_core(visit, music, free_slots):
-    first = (datetime.now(music.zone) + timedelta(days=28)).date()
+    first = (clock.now().astimezone(music.zone) + timedelta(days=28)).date()
     expected = free_slots(music, PIANO_30, days_ahead=28, instructor="Clara", mode="online")
 
     response = visit("musicschool").get(
@@ -36,7 +38,7 @@ def test_availability_lists_the_same_times_as_the_core(visit, music, free_slots)
 def test_availability_defaults_to_a_week_from_today(visit, music):
     data = visit("musicschool").get(f"/api/availability?type={music.types[PIANO_30]}").get_json()
 
-    today = datetime.now(music.zone).date()
+    today = clock.now().astimezone(music.zone).date()
     assert (data["from"], data["to"]) == (
         today.isoformat(),
         (today + timedelta(days=7)).isoformat(),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app import clock
 from app.booking.tasks import send_lesson_reminders
 from app.models import BookingAttendee
 from tests.booking.conftest import body, confirm_url
@@ -22,7 +23,7 @@ def test_beat_schedules_the_reminders(app):
 
 
 def test_lessons_within_a_day_are_reminded_once(app, visit, music, free_slots, owner, mailbox):
-    now = datetime.now(UTC)
+    now = clock.now()
     slots = free_slots(music, PIANO_30, days_ahead=0, days=2, instructor="Clara", mode="online")
     soon = next(s for s in slots if now + timedelta(hours=13) < s.start < now + timedelta(hours=23))
     ada = visit("musicschool", "ada@musicschool.demo")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
 
+from app import clock
 from app.models import Booking, BookingAttendee, BookingChange
 from tests.booking.conftest import body, confirm_url
 
@@ -157,7 +158,7 @@ def test_student_cancels_before_cutoff_and_the_time_is_free_again(
 def test_student_cannot_cancel_after_cutoff_but_admin_can(visit, music, free_slots, owner):
     # 24 h cutoff: a lesson tomorrow evening is inside it (notice is only 12 h).
     slots = free_slots(music, PIANO_30, days_ahead=0, days=2, instructor="Clara", mode="online")
-    now = datetime.now(UTC)
+    now = clock.now()
     slot = next(s for s in slots if now + timedelta(hours=13) < s.start < now + timedelta(hours=23))
     ada = visit("musicschool", ADA)
     detail_url = book(ada, music, PIANO_30, slot).headers["Location"].split("?")[0]
@@ -280,7 +281,7 @@ def _bad_requests(music, yoga, slot):
     clara = music.people["Clara"]
     at = slot.start
     three_am = music.local(at).replace(hour=3, minute=0).isoformat()
-    soon = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0, second=0)
+    soon = (clock.now() + timedelta(hours=2)).replace(microsecond=0, second=0)
     soon = soon.replace(minute=soon.minute - soon.minute % 15)
     return [
         (

@@ -5,12 +5,19 @@ application clock, frozen for the whole run (``--clock`` or ``COURSECOVE_CLOCK``
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email import message_from_bytes
+from email.message import Message
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
@@ -21,6 +28,7 @@ from app.demo import DEMO_PASSWORD
 from app.extensions import db
 from app.local_engines import (
     create_database,
+    free_port,
     postgres_url,
     start_postgres,
     start_redis,
@@ -184,3 +192,159 @@ def org_ids(app: Flask) -> dict[str, int]:
         ids = dict(db.session.execute(select(Organization.subdomain, Organization.id)).all())
         db.session.remove()
     return ids
+
+
+# --- mail -------------------------------------------------------------------------------------
+
+
+class Mailbox:
+    """Messages received by the test SMTP server."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        with self._lock:
+            message = message_from_bytes(envelope.content)
+            message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+            self.messages.append(message)
+        return "250 Message accepted"
+
+    def clear(self) -> None:
+        with self._lock:
+            self.messages.clear()
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if address in m["X-Envelope-To"]]
+
+    def wait_for(self, count: int, seconds: float = 5) -> list[Message]:
+        deadline = time.monotonic() + seconds
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return list(self.messages)
+
+
+@pytest.fixture(scope="session")
+def smtp_server(app: Flask) -> Iterator[Mailbox]:
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port)
+    yield box
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: Mailbox) -> Mailbox:
+    smtp_server.clear()
+    return smtp_server
+
+
+def body(message: Message) -> str:
+    return message.get_payload(decode=True).decode()
+
+
+# --- a real HTTP server and a real browser ---------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    port: int
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def server_settings(app: Flask, **extra) -> dict:
+    """What a server process needs to serve the test database like the session's app."""
+    keys = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SMTP_HOST", "SMTP_PORT")
+    return {**{key: app.config[key] for key in keys}, **extra}
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Flask, smtp_server) -> Iterator[LiveServer]:
+    from tests.live_server import serving
+
+    with serving(server_settings(app)) as port:
+        yield LiveServer(port)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class BrowserSite:
+    """The app served on 127.0.0.1 with ``APP_DOMAIN=localhost:<port>``: chromium resolves
+    ``musicschool.localhost`` to loopback by itself."""
+
+    port: int
+
+    def url(self, school: str | None, path: str = "/") -> str:
+        host = f"{school}.localhost" if school else "localhost"
+        return f"http://{host}:{self.port}{path}"
+
+
+@pytest.fixture(scope="session")
+def browser_site(app: Flask, smtp_server) -> Iterator[BrowserSite]:
+    """One live server for every browser test, with CSRF protection on, as in production."""
+    from tests.live_server import serving
+
+    port = free_port()
+    settings = server_settings(app, APP_DOMAIN=f"localhost:{port}", WTF_CSRF_ENABLED=True)
+    with serving(settings, port=port):
+        yield BrowserSite(port)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's chromium, driven by Playwright (never a downloaded browser build)."""
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def new_page(chromium):
+    """``new_page(viewport=PHONE, timezone_id="Europe/Paris")`` → a page in a fresh browser
+    context (its own cookies), closed after the test."""
+    contexts = []
+
+    def make(viewport: dict = DESKTOP, timezone_id: str = "America/New_York", **options):
+        context = chromium.new_context(viewport=viewport, timezone_id=timezone_id, **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page, site: BrowserSite, school: str | None, email: str, password: str = DEMO_PASSWORD):
+    """Sign in through the login form, typing as a person does."""
+    page.goto(site.url(school, "/login/"))
+    page.get_by_label(re.compile("Username|E-?mail", re.I)).first.fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name=re.compile("Sign in|Log ?in", re.I)).click()
+    page.wait_for_url(lambda url: "/login" not in url)

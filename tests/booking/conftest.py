@@ -4,26 +4,21 @@ of every booking row a test wrote."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from flask import Flask
 from werkzeug.security import generate_password_hash
 
 from app import clock
 from app.extensions import db
-from app.local_engines import free_port
 from app.models import (
     AppointmentType,
     Location,
@@ -45,57 +40,6 @@ BOOKING_TABLES = [
     "time_off",
     "school_closures",
 ]
-
-
-# --- mail -------------------------------------------------------------------------------------
-
-
-class Mailbox:
-    """Messages received by the test SMTP server."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
-        with self._lock:
-            message = message_from_bytes(envelope.content)
-            message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
-            self.messages.append(message)
-        return "250 Message accepted"
-
-    def clear(self) -> None:
-        with self._lock:
-            self.messages.clear()
-
-    def to(self, address: str) -> list[Message]:
-        return [m for m in self.messages if address in m["X-Envelope-To"]]
-
-    def wait_for(self, count: int, seconds: float = 5) -> list[Message]:
-        deadline = time.monotonic() + seconds
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return list(self.messages)
-
-
-@pytest.fixture(scope="session")
-def smtp_server(app: Flask) -> Iterator[Mailbox]:
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port)
-    yield box
-    controller.stop()
-
-
-@pytest.fixture
-def mailbox(smtp_server: Mailbox) -> Mailbox:
-    smtp_server.clear()
-    return smtp_server
-
-
-def body(message: Message) -> str:
-    return message.get_payload(decode=True).decode()
 
 
 # --- clean-up ---------------------------------------------------------------------------------
@@ -263,36 +207,14 @@ def next_weekday(weekday: int, zone: ZoneInfo, at_least_days: int = 2) -> date:
     return day + timedelta(days=(weekday - day.weekday()) % 7)
 
 
-# --- a real HTTP server -------------------------------------------------------------------------
-
-
-@dataclass
-class LiveServer:
-    port: int
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
-def server_settings(app: Flask, **extra) -> dict:
-    """What a server process needs to serve the test database like the session's app."""
-    keys = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SMTP_HOST", "SMTP_PORT")
-    return {**{key: app.config[key] for key in keys}, **extra}
-
-
-@pytest.fixture(scope="session")
-def live_server(app: Flask, smtp_server) -> Iterator[LiveServer]:
-    from tests.booking.live_server import serving
-
-    with serving(server_settings(app)) as port:
-        yield LiveServer(port)
+# --- a real HTTP server (tests/conftest.py: live_server) ------------------------------------------
 
 
 def school_host(app: Flask, school: School) -> str:
     return f"{school.subdomain}.{app.config['APP_DOMAIN']}"
 
 
-def http_login(live: LiveServer, host: str, email: str, password: str) -> requests.Session:
+def http_login(live, host: str, email: str, password: str) -> requests.Session:
     session = requests.Session()
     session.headers["Host"] = host
     response = session.post(

@@ -5,45 +5,14 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from app.local_engines import free_port
 from app.models import BookingAttendee, Membership, User
-from tests.booking.conftest import server_settings
-from tests.booking.live_server import serving
+from tests.conftest import PHONE
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
-    ),
-]
-
-
-@pytest.fixture
-def browser_site(app, smtp_server):
-    """The app on 127.0.0.1 with APP_DOMAIN localhost:<port>: chromium resolves
-    musicschool.localhost to loopback by itself. CSRF is on, as in production."""
-    port = free_port()
-    settings = server_settings(app, APP_DOMAIN=f"localhost:{port}", WTF_CSRF_ENABLED=True)
-    with serving(settings, port=port):
-        yield f"http://musicschool.localhost:{port}"
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
@@ -60,70 +29,58 @@ def student_email(owner, rows_written):
 
 
 def test_student_signs_up_books_sees_and_cancels_a_lesson(
-    browser_site, student_email, owner, smtp_server
+    browser_site, new_page, student_email, owner, smtp_server
 ):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     smtp_server.clear()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        # A phone, in Paris: the page should show Paris times next to New York's.
-        context = browser.new_context(
-            timezone_id="Europe/Paris", viewport={"width": 390, "height": 844}
-        )
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        try:
-            page.goto(f"{browser_site}/book/")
-            page.get_by_role("link", name="Create an account").first.click()
-            page.get_by_label("First name").fill("Clara")
-            page.get_by_label("Last name").fill("Wieck")
-            page.get_by_label("Email").fill(student_email)
-            page.get_by_label("Password", exact=True).fill("a good password")
-            page.get_by_label("Repeat the password").fill("a good password")
-            page.get_by_role("button", name="Create my account").click()
+    # A phone, in Paris: the page should show Paris times next to New York's.
+    page = new_page(viewport=PHONE, timezone_id="Europe/Paris")
+    page.goto(browser_site.url("musicschool", "/book/"))
+    page.get_by_role("link", name="Create an account").first.click()
+    page.get_by_label("First name").fill("Clara")
+    page.get_by_label("Last name").fill("Wieck")
+    page.get_by_label("Email").fill(student_email)
+    page.get_by_label("Password", exact=True).fill("a good password")
+    page.get_by_label("Repeat the password").fill("a good password")
+    page.get_by_role("button", name="Create my account").click()
 
-            expect(page.get_by_role("heading", name=re.compile("Book a lesson"))).to_be_visible()
-            page.locator('[data-type] >> text="Piano lesson (30 min)"').locator(
-                "xpath=ancestor::div[@data-type]"
-            ).get_by_role("link", name="Choose").click()
-            page.get_by_label("Instructor").select_option(label="Clara Schumann")
-            page.get_by_label("Where").select_option(label="Online")
-            page.get_by_role("button", name="See free times").click()
+    expect(page.get_by_role("heading", name=re.compile("Book a lesson"))).to_be_visible()
+    page.locator('[data-type] >> text="Piano lesson (30 min)"').locator(
+        "xpath=ancestor::div[@data-type]"
+    ).get_by_role("link", name="Choose").click()
+    page.get_by_label("Instructor").select_option(label="Clara Schumann")
+    page.get_by_label("Where").select_option(label="Online")
+    page.get_by_role("button", name="See free times").click()
 
-            # Two weeks ahead (well before the cancellation cutoff); the page's script swaps
-            # the week in place and keeps the address in step.
-            for _ in range(2):
-                shown = page.locator(".weeknav strong").inner_text()
-                page.get_by_role("link", name=re.compile("Next week")).click()
-                expect(page.locator(".weeknav strong")).not_to_have_text(shown)
-            expect(page).to_have_url(re.compile(r"week=\d{4}-\d{2}-\d{2}"))
-            slot = page.locator("a.slot").first
-            expect(slot).to_be_visible()
-            expect(slot).to_contain_text("your time")
-            slot.click()
+    # Two weeks ahead (well before the cancellation cutoff); the page's script swaps
+    # the week in place and keeps the address in step.
+    for _ in range(2):
+        shown = page.locator(".weeknav strong").inner_text()
+        page.get_by_role("link", name=re.compile("Next week")).click()
+        expect(page.locator(".weeknav strong")).not_to_have_text(shown)
+    expect(page).to_have_url(re.compile(r"week=\d{4}-\d{2}-\d{2}"))
+    slot = page.locator("a.slot").first
+    expect(slot).to_be_visible()
+    expect(slot).to_contain_text("your time")
+    slot.click()
 
-            expect(page.get_by_role("heading", name="Confirm your booking")).to_be_visible()
-            page.get_by_label("Notes for the instructor (optional)").fill("First lesson!")
-            page.get_by_role("button", name="Book", exact=True).click()
-            expect(page.locator("[data-confirmed]")).to_contain_text("You're booked")
+    expect(page.get_by_role("heading", name="Confirm your booking")).to_be_visible()
+    page.get_by_label("Notes for the instructor (optional)").fill("First lesson!")
+    page.get_by_role("button", name="Book", exact=True).click()
+    expect(page.locator("[data-confirmed]")).to_contain_text("You're booked")
 
-            page.get_by_role("link", name="My bookings").first.click()
-            upcoming = page.locator("[data-upcoming] tr[data-booking]")
-            expect(upcoming).to_have_count(1)
-            expect(upcoming).to_contain_text("Piano lesson (30 min)")
-            upcoming.get_by_role("link").click()
+    page.get_by_role("link", name="My bookings").first.click()
+    upcoming = page.locator("[data-upcoming] tr[data-booking]")
+    expect(upcoming).to_have_count(1)
+    expect(upcoming).to_contain_text("Piano lesson (30 min)")
+    upcoming.get_by_role("link").click()
 
-            page.get_by_role("button", name="Cancel booking").click()
-            expect(page.locator("[data-status]").first).to_have_attribute(
-                "data-status", "cancelled"
-            )
-            page.get_by_role("link", name="My bookings").first.click()
-            expect(page.locator("[data-upcoming] tr[data-booking]")).to_have_count(0)
-            expect(page.locator("[data-past]")).to_contain_text("Cancelled")
-        finally:
-            context.close()
-            browser.close()
+    page.get_by_role("button", name="Cancel booking").click()
+    expect(page.locator("[data-status]").first).to_have_attribute("data-status", "cancelled")
+    page.get_by_role("link", name="My bookings").first.click()
+    expect(page.locator("[data-upcoming] tr[data-booking]")).to_have_count(0)
+    expect(page.locator("[data-past]")).to_contain_text("Cancelled")
 
     owner.expire_all()
     seats = owner.execute(

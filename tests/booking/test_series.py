@@ -7,7 +7,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from app.models import Booking, BookingAttendee, BookingSeries, TimeOff
-from tests.booking.conftest import body, confirm_url
+from tests.booking.conftest import confirm_url
+from tests.conftest import body
 
 PIANO_45 = "Piano lesson (45 min)"
 ADA = "ada@musicschool.demo"

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from app import clock
 from app.booking.tasks import send_lesson_reminders
 from app.models import BookingAttendee
-from tests.booking.conftest import body, confirm_url
+from tests.booking.conftest import confirm_url
+from tests.conftest import body
 
 PIANO_30 = "Piano lesson (30 min)"
 

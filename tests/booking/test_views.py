@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from app import clock
 from app.models import Booking, BookingAttendee, BookingChange
-from tests.booking.conftest import body, confirm_url
+from tests.booking.conftest import confirm_url
+from tests.conftest import body
 
 PIANO_30 = "Piano lesson (30 min)"
 ADA = "ada@musicschool.demo"

@@ -796,6 +796,9 @@ def _release_seat(
             cancellation_reason=sa.case(
                 (Booking.seats_taken <= 1, reason), else_=Booking.cancellation_reason
             ),
+            sequence=sa.case(
+                (Booking.seats_taken <= 1, Booking.sequence + 1), else_=Booking.sequence
+            ),
         )
     )
 
@@ -917,6 +920,7 @@ def reschedule_booking(
             old.buffer_before_minutes = appointment_type.buffer_before_minutes
             old.buffer_after_minutes = appointment_type.buffer_after_minutes
             old.set_times(new_start, new_end)
+            old.sequence = Booking.sequence + 1  # calendar apps take the moved event
             new_session = old
         else:
             _release_seat(attendee, actor, "Rescheduled", now)

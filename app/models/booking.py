@@ -131,6 +131,16 @@ class Booking(TenantOwned, Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     cancelled_by_id: Mapped[int | None] = mapped_column()
     cancellation_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # iCal: raised on every reschedule and cancellation, so calendar apps take the new version
+    # (RFC 5545 SEQUENCE); every write through the ORM or Core moves ``updated_at``.
+    sequence: Mapped[int] = mapped_column(nullable=False, default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True),
+        nullable=False,
+        default=clock.now,
+        onupdate=clock.now,
+        server_default=sa.func.now(),
+    )
 
     appointment_type: Mapped[AppointmentType] = relationship(
         AppointmentType,

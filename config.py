@@ -63,7 +63,8 @@ class Config:
             [r"(Booking|BookingChange|WorkingHours|HoursOverride|TimeOff|SchoolClosure)View", ".*"],
             [
                 r"(Bookings|All bookings|Book for a student|Booking history|Availability"
-                r"|Working hours|Date overrides|Time off|School closures)",
+                r"|Working hours|Date overrides|Time off|School closures|Booking calendar"
+                r"|Calendar feeds)",
                 "menu_access",
             ],
             [
@@ -76,12 +77,12 @@ class Config:
         ],
         "Instructor": [
             [r"Teaching(Portal|Schedule)View", ".*"],
-            [r"(Teaching|My teaching|My schedule)", "menu_access"],
+            [r"(Teaching|My teaching|My schedule|My week|My calendar feeds)", "menu_access"],
             [r"UserInfoEditView|ResetMyPasswordView", ".*"],
             [r"UserDBModelView", "can_userinfo|resetmypassword"],
         ],
         "Student": [
-            [r"(Lessons|Book a lesson|My bookings)", "menu_access"],
+            [r"(Lessons|Book a lesson|My bookings|My calendar feed)", "menu_access"],
             [r"UserInfoEditView|ResetMyPasswordView", ".*"],
             [r"UserDBModelView", "can_userinfo|resetmypassword"],
         ],

@@ -58,7 +58,7 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
 
 
 def _register_views(appbuilder) -> None:
-    from app import booking
+    from app import booking, calendars
     from app.admin import views as admin_views
     from app.identity import views as identity_views
     from app.platform import views as platform_views
@@ -68,4 +68,5 @@ def _register_views(appbuilder) -> None:
     portal_views.register(appbuilder)
     platform_views.register(appbuilder)
     booking.register(appbuilder)
+    calendars.register(appbuilder)
     identity_views.register(appbuilder)

@@ -1,2 +1,22 @@
 """Calendars: bookings rendered to iCal (``ical``), the subscription feeds, the admins' and
 instructors' calendar pages, and busy times read from instructors' own calendars."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+
+def register(appbuilder) -> None:
+    """The calendar pages' blueprint and their menu entries (permissions: ``FAB_ROLES``)."""
+    from app.calendars.views import bp
+
+    appbuilder.add_link(
+        "Calendar feeds", href="/calendar/subscribe", icon="fa-rss", category="Bookings"
+    )
+    appbuilder.add_link(
+        "My calendar feeds", href="/calendar/subscribe", icon="fa-rss", category="Teaching"
+    )
+    appbuilder.add_link(
+        "My calendar feed", href="/calendar/subscribe", icon="fa-rss", category="Lessons"
+    )
+    current_app._get_current_object().register_blueprint(bp)

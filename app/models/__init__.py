@@ -9,6 +9,7 @@ from app.models.booking import (
     BookingStatus,
     ChangeAction,
 )
+from app.models.calendars import BusyTime, CalendarFeed, ExternalCalendar, FeedKind
 from app.models.catalog import (
     AppointmentType,
     InstructorQualification,
@@ -27,9 +28,13 @@ __all__ = [
     "BookingChange",
     "BookingSeries",
     "BookingStatus",
+    "BusyTime",
+    "CalendarFeed",
     "ChangeAction",
     "ClerkDeletion",
     "ClerkUser",
+    "ExternalCalendar",
+    "FeedKind",
     "HoursOverride",
     "InstructorQualification",
     "Location",

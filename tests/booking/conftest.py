@@ -182,6 +182,27 @@ def free_slots(app: Flask):
     return find
 
 
+@pytest.fixture
+def weekly_free_slot(free_slots):
+    """``weekly_free_slot(school, type, weeks, …)`` → a free slot whose next ``weeks`` weekly
+    repeats (same local time) are all free too, and their starts: whatever the date, a series
+    test then never lands on a closure, a holiday or a demo lesson it did not put there."""
+    from app.scheduling import weekly_occurrences
+
+    def find(school: School, type_name: str, weeks: int, *, days_ahead: int = 26, **filters):
+        offered = free_slots(
+            school, type_name, days_ahead=days_ahead, days=7 * (weeks + 4), **filters
+        )
+        free = {slot.start for slot in offered}
+        for slot in offered:
+            starts = weekly_occurrences(slot.start, school.time_zone, count=weeks)
+            if all(start in free for start in starts):
+                return slot, starts
+        raise AssertionError(f"no {weeks}-week run of free {type_name} times found")
+
+    return find
+
+
 def confirm_url(
     school: School, type_name: str, slot, *, instructor: int | None = None, mode: str | None = None
 ) -> str:

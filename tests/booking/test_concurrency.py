@@ -1,8 +1,9 @@
 """Fifty people click "Book" at the same moment, through a real threaded HTTP server.
 
-Exactly one gets the time; everyone else hears "that time was just taken" within a second;
-the database holds one booking. The same for the last seat of a group class, and for one
-student trying to be with two instructors at once.
+Exactly one gets the time; everyone else hears "that time was just taken" without hanging on
+a lock; the database holds one booking. The same for the last seat of a group class, for one
+student trying to be with two instructors at once, and for thirty students racing for "any
+instructor". The time bound is loose on purpose: this asserts behaviour on a shared machine.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from app.models import Booking, BookingAttendee, Membership, User
 from tests.booking.conftest import QUICK_PASSWORD, confirm_url, http_login, school_host
 
 ATTEMPTS = 50
+LOCK_WAIT_LIMIT_S = 10  # a hang, not a slow machine (0.5-0.7 s measured on a quiet one)
 FAR = 28
 
 
@@ -49,7 +51,7 @@ def assert_one_winner(results, loser_words: str) -> None:
     losers = [text for status, _, text in results if status == 409]
     assert all(loser_words in text for text in losers), losers[0][-800:]
     print(f"slowest of {len(results)}: {slowest:.3f} s")
-    assert slowest < 1.0, f"slowest answer took {slowest:.2f} s"
+    assert slowest < LOCK_WAIT_LIMIT_S, f"slowest answer took {slowest:.2f} s"
 
 
 def test_fifty_students_one_private_slot_one_booking(
@@ -145,7 +147,7 @@ def test_one_student_cannot_book_two_instructors_at_once(
 
     statuses = sorted(status for status, _, _ in results)
     assert statuses == [302] + [409] * (ATTEMPTS - 1), statuses
-    assert max(seconds for _, seconds, _ in results) < 1.0
+    assert max(seconds for _, seconds, _ in results) < LOCK_WAIT_LIMIT_S
     losers = {text for status, _, text in results if status == 409}
     assert all("already have a lesson" in t or "just taken" in t for t in losers)
     owner.expire_all()
@@ -160,3 +162,31 @@ def test_one_student_cannot_book_two_instructors_at_once(
         .where(BookingAttendee.student_id == student_id, BookingAttendee.status == "confirmed")
     ).all()
     assert len(seats) == 1 and seats[0].starts_at == start, seats
+
+
+def test_thirty_students_racing_for_any_instructor_all_losers_hear_just_taken(
+    app, live_server, music, free_slots, owner, make_students, smtp_server
+):
+    """A time offered with "any instructor": once it has gone, late students lost a race
+    (409 "just taken"), not asked for a time that was never offered (422)."""
+    type_name = "Piano lesson (30 min)"
+    slot = free_slots(music, type_name, days_ahead=FAR, mode="online")[0]
+    query = {"start": slot.start.isoformat(), "mode": "online"}  # no instructor: any
+    url = live_server.url(f"/book/{music.types[type_name]}/confirm?{urlencode(query)}")
+    sessions = sign_in_many(app, live_server, music, make_students(music, 30))
+
+    results = race([(session, url) for session in sessions])
+
+    statuses = sorted(status for status, _, _ in results)
+    winners = len(slot.instructor_ids)
+    assert statuses == [302] * winners + [409] * (30 - winners), statuses
+    assert all("just taken" in text for status, _, text in results if status == 409)
+    owner.expire_all()
+    booked = owner.scalars(
+        sa.select(Booking.instructor_id).where(
+            Booking.appointment_type_id == music.types[type_name],
+            Booking.starts_at == slot.start,
+            Booking.status == "confirmed",
+        )
+    ).all()
+    assert sorted(booked) == sorted(slot.instructor_ids)

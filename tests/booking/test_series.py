@@ -29,9 +29,9 @@ def series_rows(owner, student_id: int, first_start) -> list[tuple[BookingAttend
 
 
 def test_weekly_series_shows_clashes_first_then_books_the_accepted_weeks(
-    visit, music, free_slots, owner, mailbox
+    visit, music, weekly_free_slot, owner, mailbox
 ):
-    slot = free_slots(music, PIANO_45, days_ahead=26, instructor="Clara", mode="online")[0]
+    slot, weeks = weekly_free_slot(music, PIANO_45, 4, instructor="Clara", mode="online")
     local_day = music.local(slot.start).date()
     # Clara is away in the third week: that week must be shown as a clash.
     owner.add(
@@ -49,7 +49,6 @@ def test_weekly_series_shows_clashes_first_then_books_the_accepted_weeks(
 
     preview = ada.post(url, data={"repeat": "weeks", "weeks": "4", "notes": "weekly"})
     page = preview.data.decode()
-    weeks = [slot.start + timedelta(days=7 * n) for n in range(4)]
     accepted = [w.isoformat() for n, w in enumerate(weeks) if n != 2]
     nothing_yet = series_rows(owner, music.people["Ada"], slot.start)
     booked = ada.post(
@@ -77,12 +76,13 @@ def test_weekly_series_shows_clashes_first_then_books_the_accepted_weeks(
     assert any("3 weekly lessons" in body(m) for m in mailbox.wait_for(2))
 
 
-def test_series_until_a_date_and_cancel_from_one_lesson_onward(visit, music, free_slots, owner):
-    slot = free_slots(music, PIANO_45, days_ahead=26, instructor="Clara", mode="online")[0]
-    until = (music.local(slot.start) + timedelta(days=21)).date()
+def test_series_until_a_date_and_cancel_from_one_lesson_onward(
+    visit, music, weekly_free_slot, owner
+):
+    slot, weeks = weekly_free_slot(music, PIANO_45, 4, instructor="Clara", mode="online")
+    until = music.local(weeks[-1]).date()
     ada = visit("musicschool", ADA)
     url = confirm_url(music, PIANO_45, slot)
-    weeks = [slot.start + timedelta(days=7 * n) for n in range(4)]
     booked = ada.post(
         url,
         data={
@@ -134,12 +134,11 @@ def test_series_refuses_weeks_that_were_not_offered_and_writes_nothing(
     assert series_rows(owner, music.people["Ada"], slot.start) == []
 
 
-def test_series_with_a_week_taken_meanwhile_books_nothing(visit, music, free_slots, owner):
-    slot = free_slots(music, PIANO_45, days_ahead=26, instructor="Clara", mode="online")[0]
+def test_series_with_a_week_taken_meanwhile_books_nothing(visit, music, weekly_free_slot, owner):
+    slot, weeks = weekly_free_slot(music, PIANO_45, 3, instructor="Clara", mode="online")
     ada = visit("musicschool", ADA)
     alan = visit("musicschool", "alan@musicschool.demo")
     url = confirm_url(music, PIANO_45, slot)
-    weeks = [slot.start + timedelta(days=7 * n) for n in range(3)]
     # Between Ada's preview and her confirmation, Alan takes her third week.
     third = type(slot)(
         weeks[2],

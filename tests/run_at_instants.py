@@ -1,0 +1,110 @@
+"""Run the time-sensitive tests at a handful of fixed instants (part of ``make test``).
+
+Each instant is a separate pytest run with ``--clock=INSTANT``, so the demo is loaded, and
+every "tomorrow", "next week" and cutoff computed, as if the suite were started then. The
+instants are the ones that have broken date code before: both DST changes in New York and in
+London, the year end next to the demo's New Year's Day closure, a leap day, a Sunday evening
+and the small hours UTC. Two lanes run side by side, each with its own embedded PostgreSQL
+and Redis (or one lane on ``TEST_DATABASE_URL`` / ``TEST_REDIS_URL``).
+
+    python -m tests.run_at_instants                      # every instant below, two at a time
+    python -m tests.run_at_instants 2027-03-14T06:30:00Z # just this one
+
+A failure prints that run's whole output and the ``pytest --clock=…`` line that repeats it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+INSTANTS = {
+    "New York springs forward (01:30 EST)": "2027-03-14T06:30:00Z",
+    "New York falls back (the first 01:30)": "2026-11-01T05:30:00Z",
+    "London springs forward (00:30 GMT)": "2027-03-28T00:30:00Z",
+    "London falls back (the first 01:30)": "2026-10-25T00:30:00Z",
+    "year end, next to New Year's Day": "2026-12-31T22:00:00Z",
+    "leap day": "2028-02-29T12:00:00Z",
+    "Sunday evening in New York": "2026-11-29T23:30:00Z",
+    "small hours UTC, mid-week": "2027-06-16T02:15:00Z",
+}
+
+# Where the outcome depends on "now": bookings, cutoffs, reminders, schedules, calendars,
+# notifications, the demo data. Browser and whole-product tests, and the fifty-way races
+# (slow, and about locks rather than dates), run once, in the main run.
+TIME_SENSITIVE = [
+    "tests/booking",
+    "tests/portal",
+    "tests/admin",
+    "tests/notifications",
+    "tests/calendars",
+    "tests/test_database.py",
+]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _lane_engines() -> tuple[dict[str, str], list]:
+    """TEST_ URLs for one lane of runs: the caller's, or embedded engines of its own (roles
+    are per server, so two lanes never create them at once in the same server)."""
+    from app.local_engines import postgres_url, start_postgres, start_redis
+
+    env = dict(os.environ)
+    keep = []
+    if not env.get("TEST_DATABASE_URL"):
+        server = start_postgres(Path(tempfile.mkdtemp(prefix="coursecove-pg-")) / "data", "delete")
+        keep.append(server)
+        env["TEST_DATABASE_URL"] = postgres_url(server, "postgres")
+    if not env.get("TEST_REDIS_URL"):
+        redis, env["TEST_REDIS_URL"] = start_redis(
+            Path(tempfile.mkdtemp(prefix="coursecove-redis-")) / "redis.db"
+        )
+        keep.append(redis)
+    return env, keep
+
+
+def _run_lane(instants: list[tuple[str, str]], paths: list[str]) -> list[tuple[str, str, int, str]]:
+    """Run ``instants`` one after another on this lane's engines."""
+    env, keep = _lane_engines()
+    results = []
+    try:
+        for name, instant in instants:
+            command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                       f"--clock={instant}", "-m", "not browser and not slow",
+                       "--ignore=tests/booking/test_concurrency.py", *paths]  # fmt: skip
+            done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+            output = done.stdout + done.stderr
+            last = output.strip().splitlines()[-1] if output.strip() else "(no output)"
+            print(f"{instant} ({name}): {last}", flush=True)
+            results.append((name, instant, done.returncode, output))
+    finally:
+        for engine in keep:
+            (engine.cleanup if hasattr(engine, "cleanup") else engine.shutdown)()
+    return results
+
+
+def run(instants: dict[str, str], jobs: int = 2) -> int:
+    """Two lanes on two cores (one with external TEST_ URLs: one server, one lane)."""
+    if os.environ.get("TEST_DATABASE_URL") or os.environ.get("TEST_REDIS_URL"):
+        jobs = 1
+    paths = [p for p in TIME_SENSITIVE if (ROOT / p).exists()]
+    items = list(instants.items())
+    lanes = [items[n::jobs] for n in range(jobs) if items[n::jobs]]
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+        results = [r for lane in pool.map(lambda lane: _run_lane(lane, paths), lanes) for r in lane]
+    failed = [(instant, output) for _, instant, code, output in results if code != 0]
+    for instant, output in failed:
+        print(f"\n=== failed at {instant}: run again with pytest --clock={instant}\n{output}")
+    print(f"all instants in {time.monotonic() - started:.0f} s")
+    print(f"instants: {len(results) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    chosen = {text: text for text in sys.argv[1:]} or INSTANTS
+    sys.exit(run(chosen))

@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 BOOKING_LOCK_CLASS = 4004
 JUST_TAKEN = "Sorry, that time was just taken. Please choose another time."
 STUDENT_BUSY = "You already have a lesson at that time."
+CLASS_FULL = "Sorry, the last place in that class was just taken."
 CONFIRMED = BookingStatus.CONFIRMED.value
 CANCELLED = BookingStatus.CANCELLED.value
 
@@ -78,6 +79,10 @@ class BookingProblem(Exception):
 
 class SlotTaken(BookingProblem):
     status_code = 409
+
+    def __init__(self, message: str, *, clash: tuple[int, int] | None = None):
+        super().__init__(message)
+        self.clash = clash  # (instructor id, booking id) when the quick check found it
 
 
 class NotFound(BookingProblem):
@@ -179,11 +184,7 @@ def _check_location(choice: LessonChoice) -> None:
 
 def _problem(refusal: Refusal) -> BookingProblem:
     if refusal in (Refusal.TIME_TAKEN, Refusal.CLASS_FULL):
-        return SlotTaken(
-            JUST_TAKEN
-            if refusal is Refusal.TIME_TAKEN
-            else "Sorry, the last place in that class was just taken."
-        )
+        return SlotTaken(JUST_TAKEN if refusal is Refusal.TIME_TAKEN else CLASS_FULL)
     return BookingProblem(refusal.value)
 
 
@@ -242,7 +243,38 @@ def _candidates(
             # Fill sessions that already have students before opening a new one.
             ranked = sorted(slot.seats_left_by_instructor, key=lambda pair: (pair[1], pair[0]))
             return [instructor_id for instructor_id, _ in ranked]
+    if _offered_but_for_bookings(appointment_type, choice, day, now):
+        raise SlotTaken(JUST_TAKEN if appointment_type.capacity == 1 else CLASS_FULL)
     raise BookingProblem(Refusal.NOT_A_START_TIME.value)
+
+
+def _offered_but_for_bookings(
+    appointment_type: AppointmentType, choice: LessonChoice, day: date, now: datetime
+) -> bool:
+    """Whether the start would be offered if nobody had booked that day: then a student who
+    saw it offered lost a race (409), rather than asking for a time never offered (422)."""
+    that_day = db.session.scalars(
+        sa.select(Booking.id).where(
+            Booking.organization_id == appointment_type.organization_id,
+            Booking.status == CONFIRMED,
+            Booking.starts_at >= choice.start - timedelta(days=1),
+            Booking.starts_at < choice.start + timedelta(days=1),
+        )
+    ).all()
+    if not that_day:
+        return False
+    return any(
+        slot.start == choice.start
+        for slot in free_slots(
+            appointment_type,
+            day,
+            day + timedelta(days=1),
+            location_mode=choice.location_mode,
+            location_id=choice.location_id,
+            exclude_booking_ids=that_day,
+            now=now,
+        )
+    )
 
 
 # --- the transaction ----------------------------------------------------------------------------
@@ -342,7 +374,7 @@ def _refuse_if_instructor_busy(
             .limit(1)
         )
         if full is not None:
-            raise SlotTaken("Sorry, the last place in that class was just taken.")
+            raise SlotTaken(CLASS_FULL, clash=(instructor_id, full))
         return
     end = start + timedelta(minutes=appointment_type.duration_minutes)
     wanted = occupied_range(
@@ -360,7 +392,7 @@ def _refuse_if_instructor_busy(
         .limit(1)
     )
     if taken is not None:
-        raise SlotTaken(JUST_TAKEN)
+        raise SlotTaken(JUST_TAKEN, clash=(instructor_id, taken))
 
 
 def _refuse_student_clash(
@@ -420,7 +452,7 @@ def _take_seat(
                 .returning(Booking.id)
             )
             if seated is None:
-                raise SlotTaken("Sorry, the last place in that class was just taken.")
+                raise SlotTaken(CLASS_FULL)
             booking = db.session.get(Booking, open_session)
             db.session.refresh(booking)
             return booking
@@ -575,7 +607,38 @@ def book_lesson(
         if notify:
             _notify("booked", [attendee])
         return attendee
-    raise last_problem or SlotTaken(JUST_TAKEN)
+    if last_problem is None:
+        raise SlotTaken(JUST_TAKEN)
+    raise _explained(last_problem, appointment_type, choice, now)
+
+
+def _explained(
+    problem: SlotTaken, appointment_type: AppointmentType, choice: LessonChoice, now: datetime
+) -> BookingProblem:
+    """The quick check under the lock says only that a lesson is in the way. Outside the lock,
+    ask the core whether the time would be bookable without it: if not (outside the hours,
+    say), that is the true answer, not "just taken"."""
+    if problem.clash is None:
+        return problem
+    instructor_id, booking_id = problem.clash
+    location_id = choice.location_id if choice.location_mode == LocationMode.IN_PERSON else None
+    try:
+        _recheck(
+            appointment_type,
+            start=choice.start,
+            instructor_id=instructor_id,
+            location_mode=choice.location_mode,
+            location_id=location_id,
+            now=now,
+            exclude_booking_ids=[booking_id],
+        )
+    except SlotTaken:
+        return problem
+    except BookingProblem as refusal:
+        return refusal
+    finally:
+        db.session.rollback()
+    return problem
 
 
 def _prepare(

@@ -224,9 +224,10 @@ def choose(type_id: int):
 # --- 3. a week of times -----------------------------------------------------------------------
 
 
-def _week(school_zone: str) -> tuple[date, date]:
+def _week(school_zone: str, default: date | None = None) -> tuple[date, date]:
+    """The week asked for (``?week=``), else ``default``'s, never one before this week."""
     this_week = params.week_of(params.today_in(school_zone))
-    asked = params.optional_date(request.args.get("week"), "week")
+    asked = params.optional_date(request.args.get("week"), "week") or default
     week = params.week_of(asked) if asked else this_week
     if week < this_week:
         week = this_week
@@ -570,10 +571,13 @@ def reschedule(attendee_id: int):
             "This booking can no longer be changed online; please contact the school.", 403
         )
     school = current_org()
-    week, this_week = _week(school.time_zone)
+    booked_day = attendee.booking.starts_at.astimezone(ZoneInfo(school.time_zone)).date()
+    week, this_week = _week(school.time_zone, default=booked_day)
     slots = service.reschedule_slots(attendee, week, week + timedelta(days=7))
     zone = student_zone(school.time_zone)
-    picked = request.args.get("start")
+    picked = params.moment(request.args["start"]) if request.args.get("start") else None
+    if picked:
+        form.start.data = picked.isoformat()  # the confirm form posts it back
 
     def week_url(monday: date) -> str:
         return url_for("booking.reschedule", attendee_id=attendee.id, week=monday.isoformat())
@@ -600,7 +604,7 @@ def reschedule(attendee_id: int):
         previous_week=week - timedelta(days=7) if week > this_week else None,
         next_week=week + timedelta(days=7),
         form=form,
-        picked=params.moment(picked) if picked else None,
+        picked=picked,
         when=when,
         school_zone_label=zone_label(school.time_zone, now),
         student_zone_label=zone_label(zone, now) if zone else None,

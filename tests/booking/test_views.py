@@ -403,6 +403,32 @@ def test_bad_booking_requests_are_refused_in_words_and_write_nothing(
     assert count_rows(owner) == before
 
 
+def test_a_time_outside_the_hours_is_refused_as_such_even_next_to_a_lesson(
+    visit, music, free_slots, owner
+):
+    """Fifteen minutes before Clara's day starts, overlapping her first lesson: the answer is
+    that the time is outside her hours (422), not that it was "just taken" (409)."""
+    slots = free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara", mode="online")
+    first = slots[0]
+    early = first.start - timedelta(minutes=15)
+    assert early not in {s.start for s in slots}, "the slot before the first is not offered"
+    book(visit("musicschool", "alan@musicschool.demo"), music, PIANO_30, first)
+    ada = visit("musicschool", ADA)
+    before = count_rows(owner)
+
+    response = ada.post(
+        f"/book/{music.types[PIANO_30]}/confirm?"
+        + urlencode(
+            {"start": early.isoformat(), "mode": "online", "instructor": first.instructor_ids[0]}
+        ),
+        data={},
+    )
+
+    assert response.status_code == 422, response.data[-600:]
+    assert b"outside" in response.data
+    assert count_rows(owner) == before
+
+
 def test_instructor_cannot_book_lessons(visit, music, free_slots):
     slot = free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara", mode="online")[0]
 

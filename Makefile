@@ -23,8 +23,11 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: run 'sudo apt-get install chromium' for the browser tests"; fi; }
 
+# The whole suite once at the run's instant, then the time-sensitive tests at fixed instants
+# (DST changes, a year end, a leap day, ...): see docs/testing.md.
 test: install browser
 	$(PY) -m pytest
+	$(PY) -m tests.run_at_instants
 
 lint: install
 	$(VENV)/bin/ruff check app tests bench config.py celery_worker.py

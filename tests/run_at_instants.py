@@ -40,7 +40,6 @@ INSTANTS = {
 TIME_SENSITIVE = [
     "tests/booking",
     "tests/portal",
-    "tests/admin",
     "tests/notifications",
     "tests/calendars",
     "tests/test_database.py",

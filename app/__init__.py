@@ -28,14 +28,16 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
 
     from flask_appbuilder import AppBuilder
 
-    from app import errors
-    from app.extensions import db, limiter, migrate
+    from app import errors, security
+    from app.extensions import csrf, db, limiter, migrate
     from app.tenancy import privileged
     from app.tenancy import requests as tenancy_requests
 
     db.init_app(app)
     migrate.init_app(app, db)
     limiter.init_app(app)
+    csrf.init_app(app)
+    security.init_app(app)
     # Before FAB: the request's school must be bound before FAB loads the signed-in user.
     tenancy_requests.init_app(app)
     errors.init_app(app)

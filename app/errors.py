@@ -1,10 +1,21 @@
-"""Friendly error pages: a person sees what went wrong, never a stack trace."""
+"""Friendly error pages: a person sees what went wrong, never a stack trace.
+
+Every 4xx gets the page (JSON under ``/api/``); anything unforeseen becomes a 500 page that
+says so, after the request's transaction is rolled back, so nothing half-done is written.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, current_app, g, render_template, request
+from flask.globals import request_ctx
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
+from markupsafe import escape
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
 
 FEED_NOT_FOUND = "Not found\n"
 
@@ -20,6 +31,11 @@ def handle_http_error(error: HTTPException):
         return FEED_NOT_FOUND, 404, {"Content-Type": "text/plain; charset=utf-8"}
     if _wants_json():
         return {"error": error.name, "message": error.description}, error.code
+    if request_ctx.url_adapter is None:
+        # The Host header could not be routed at all (e.g. a label over 63 characters): the
+        # layout's links cannot be built, so a plain page.
+        page = f"<!doctype html><title>{error.code}</title><p>{escape(error.description)}</p>"
+        return page, error.code
     # FAB's navbar reads g.user, which FAB's own before_request may not have set yet.
     g.setdefault("user", current_user)
     page = render_template(
@@ -31,6 +47,37 @@ def handle_http_error(error: HTTPException):
     return page, error.code
 
 
+def _rollback() -> None:
+    from app.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the page must still be served
+        log.exception("rollback after an error failed")
+
+
+def handle_unstorable_value(error: DataError):
+    """PostgreSQL refused a value (out of range, not storable): the visitor's input."""
+    _rollback()
+    log.warning("refused a value PostgreSQL cannot store: %s", error.orig)
+    return handle_http_error(
+        BadRequest("A value in the request is out of range or cannot be stored.")
+    )
+
+
+def handle_unforeseen(error: InternalServerError):
+    """Flask has logged the exception already; the visitor gets a sentence."""
+    _rollback()
+    return handle_http_error(
+        InternalServerError(
+            "Something went wrong on our side and nothing was changed. Please try again; "
+            "if it keeps happening, tell the school."
+        )
+    )
+
+
 def init_app(app: Flask) -> None:
-    for code in (400, 403, 404, 405, 409, 422, 429):
+    for code in (400, 403, 404, 405, 409, 413, 422, 429):
         app.register_error_handler(code, handle_http_error)
+    app.register_error_handler(DataError, handle_unstorable_value)
+    app.register_error_handler(InternalServerError, handle_unforeseen)

@@ -9,6 +9,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 
 from app.tenancy.session import TenantRoutingSession
 
@@ -16,3 +17,6 @@ from app.tenancy.session import TenantRoutingSession
 db = SQLAlchemy(model_class=Model, session_options={"class_": TenantRoutingSession})
 migrate = Migrate()
 limiter = Limiter(key_func=get_remote_address)
+# Every POST/PUT/PATCH/DELETE of every blueprint needs a token (the Clerk webhook is exempt:
+# Svix signs it). Installed, it also makes Flask-AppBuilder refuse deletes and actions by GET.
+csrf = CSRFProtect()

@@ -16,15 +16,12 @@ from app.booking.views import bp, render
 from app.extensions import db, limiter
 from app.models import Membership, MembershipRole
 from app.people import add_person, find_person, normalise_email
+from app.security.redirects import safe_next
 from app.tenancy import current_membership, current_org
 
 
 def _safe_next() -> str:
-    target = request.args.get("next") or ""
-    # Only paths on this site: "/book/3", never "//elsewhere" or "https://…".
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/book/"
+    return safe_next(request.args.get("next"), "/book/")
 
 
 @bp.route("/signup", methods=["GET", "POST"])

@@ -15,6 +15,9 @@ from app.models import LocationMode
 
 MODE_VALUES = frozenset(m.value for m in LocationMode)
 MAX_API_DAYS = 62
+# Dates a visitor may ask about: far enough for any real lesson, far from date's limits (a
+# week added to 9999-12-31, or 0001-01-01 moved to UTC, would overflow).
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 _ZONES: frozenset[str] | None = None
 
 
@@ -45,9 +48,12 @@ def optional_date(value: str | None, what: str) -> date | None:
     if value is None or not value.strip():
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise BadInput(f"The {what} “{value}” is not a date like 2026-03-30.") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise BadInput(f"The {what} “{value}” is too far away; please choose a nearer date.")
+    return day
 
 
 def moment(value: str | None) -> datetime:
@@ -63,6 +69,8 @@ def moment(value: str | None) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         raise BadInput("The time must include its time zone; please pick one from the list.")
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise BadInput(f"The time “{value}” is too far away; please pick one from the list.")
     return parsed
 
 

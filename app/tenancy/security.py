@@ -8,11 +8,21 @@ membership there grants; on the platform domain their own FAB roles apply (Platf
 from __future__ import annotations
 
 from flask import g, has_request_context
+from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.manager import BaseSecurityManager
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
 
+class NoJsonSignIn(SecurityApi):
+    """FAB's JSON sign-in (``/api/v1/security/login`` and ``/refresh``), switched off: nothing
+    uses it, and it would take passwords on every host without a CSRF token."""
+
+    include_route_methods: set[str] = set()
+
+
 class SchoolSecurityManager(SecurityManager):
+    security_api = NoJsonSignIn
+
     def get_user_roles(self, user) -> list:
         if not user.is_authenticated:
             return [self.get_public_role()]

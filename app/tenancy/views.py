@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request
-from flask_appbuilder import ModelView
+from flask_appbuilder import ModelView, expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.models.filters import Filters
@@ -191,6 +191,9 @@ class TenantModelView(ModelView):
 
     # FAB's action routes fetch by primary key without the view's filters; the scoped
     # interface returns None for another school's key, which must be a 404, not a crash.
+    # Re-exposed (an override loses FAB's route): POST only, so the list page's delete
+    # buttons submit FAB's action form with its CSRF token.
+    @expose("/action/<string:name>/<pk>", methods=["POST"])
     def action(self, name: str, pk: Any):
         if (
             name not in self.actions
@@ -199,6 +202,7 @@ class TenantModelView(ModelView):
             abort(404)
         return super().action(name, pk)
 
+    @expose("/action_post", methods=["POST"])
     def action_post(self):
         pks = request.form.getlist("rowid")
         if request.form.get("action") not in self.actions or any(

@@ -1,0 +1,61 @@
+"""In a real browser, with CSRF protection and the Content-Security-Policy on: an admin still
+deletes a row by clicking, and no page's script or style is refused by the policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.models import SchoolClosure
+from tests.conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def _watch_policy(page) -> list[str]:
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return refused
+
+
+def test_an_admin_deletes_a_closure_by_clicking(browser_site, new_page, owner_db, closure):
+    from playwright.sync_api import expect
+
+    page = new_page()
+    refused = _watch_policy(page)
+    sign_in(page, browser_site, "musicschool", "grace@musicschool.demo")
+    page.goto(browser_site.url("musicschool", "/schoolclosureview/list/"))
+    row = page.get_by_role("row").filter(has_text="Forgery target")
+    row.get_by_role("link", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("link", name="OK").click()
+
+    expect(page.get_by_role("row").filter(has_text="Forgery target")).to_have_count(0)
+    owner_db.rollback()
+    assert owner_db.get(SchoolClosure, closure) is None, "the row is still in the database"
+    assert not refused, f"the policy refused: {refused}"
+
+
+@pytest.mark.parametrize(
+    ("email", "paths"),
+    [
+        (
+            "grace@musicschool.demo",
+            ["/", "/locationview/list/", "/locationview/add", "/bookingview/list/"],
+        ),
+        ("ada@musicschool.demo", ["/", "/book/", "/bookings/", "/signup"]),
+        ("clara@musicschool.demo", ["/teaching/", "/teaching/schedule/"]),
+    ],
+)
+def test_pages_run_under_the_content_security_policy(browser_site, new_page, email, paths):
+    page = new_page()
+    refused = _watch_policy(page)
+    sign_in(page, browser_site, "musicschool", email)
+    for path in paths:
+        response = page.goto(browser_site.url("musicschool", path))
+        assert response.status < 400, f"{path}: {response.status}"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert not refused, f"the policy refused on {paths}: {refused}"

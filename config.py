@@ -15,6 +15,9 @@ from flask_appbuilder.const import AUTH_DB
 from sqlalchemy.engine import make_url
 
 APP_DB_ROLE = "coursecove_app"
+# Known to everyone who reads this file: fine on a laptop, refused by ProductionConfig.
+DEV_SECRET_KEY = "dev-only-secret-change-me"
+DEV_APP_DB_PASSWORD = "coursecove-app-dev"
 
 
 def app_database_url(privileged_url: str, password: str | None) -> str:
@@ -31,13 +34,15 @@ def sqlalchemy_url(url: str) -> str:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-change-me")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     APP_NAME = "CourseCove"
     # Schools live on <subdomain>.<APP_DOMAIN>; the bare domain is the platform.
     APP_DOMAIN = os.environ.get("APP_DOMAIN", "localhost:5000")
 
     DATABASE_URL = sqlalchemy_url(os.environ.get("DATABASE_URL", ""))
-    APP_DB_PASSWORD = os.environ.get("APP_DB_PASSWORD", "coursecove-app-dev")
+    APP_DB_PASSWORD = os.environ.get("APP_DB_PASSWORD", DEV_APP_DB_PASSWORD)
+    # ProductionConfig sets this: no start without real SECRET_KEY and APP_DB_PASSWORD.
+    REQUIRE_REAL_SECRETS = False
     SQLALCHEMY_DATABASE_URI = DATABASE_URL
     SQLALCHEMY_BINDS: dict[str, str] = {}
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -128,7 +133,16 @@ class Config:
 
     @classmethod
     def finalize(cls, config: dict) -> None:
-        """Derive the application role's URL once the privileged one is known."""
+        """Check the secrets, then derive the application role's URL from the privileged one."""
+        if config.get("REQUIRE_REAL_SECRETS"):
+            missing = missing_secrets(config)
+            if missing:
+                raise SystemExit(
+                    f"CourseCove will not start without a real {' and '.join(missing)}: set "
+                    f"{'them' if len(missing) > 1 else 'it'} in the environment "
+                    "(a long random value, e.g. `python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(32))'`)."
+                )
         privileged = sqlalchemy_url(config.get("DATABASE_URL") or config["SQLALCHEMY_DATABASE_URI"])
         config["SQLALCHEMY_DATABASE_URI"] = privileged
         app_url = os.environ.get("APP_DATABASE_URL") or config.get("APP_DATABASE_URL")
@@ -141,6 +155,22 @@ class Config:
             config["CELERY_BROKER_URL"] = config["REDIS_URL"]
 
 
+def missing_secrets(config: dict) -> list[str]:
+    """The secrets still at their public development defaults (or empty / too short)."""
+    missing = []
+    if config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY) or len(config["SECRET_KEY"]) < 16:
+        missing.append("SECRET_KEY")
+    explicit_app_url = os.environ.get("APP_DATABASE_URL") or config.get("APP_DATABASE_URL")
+    if not explicit_app_url and config.get("APP_DB_PASSWORD") in (None, "", DEV_APP_DB_PASSWORD):
+        missing.append("APP_DB_PASSWORD")
+    return missing
+
+
+def config_from_environment() -> type[Config]:
+    """``COURSECOVE_ENV=production`` selects ProductionConfig; anything else, Config."""
+    return ProductionConfig if os.environ.get("COURSECOVE_ENV") == "production" else Config
+
+
 class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
@@ -149,6 +179,7 @@ class TestConfig(Config):
 
 
 class ProductionConfig(Config):
+    REQUIRE_REAL_SECRETS = True
     APP_DOMAIN = os.environ.get("APP_DOMAIN", "coursecove.com")
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True

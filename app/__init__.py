@@ -12,10 +12,10 @@ from flask import Flask
 def create_app(config_object: type | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     # Imported here, not at module top: Config reads the environment when first imported,
     # and the launcher sets that environment (embedded engines) after importing this package.
-    from config import Config
+    from config import Config, config_from_environment
 
     app = Flask(__name__)
-    app.config.from_object(config_object or Config)
+    app.config.from_object(config_object or config_from_environment())
     app.config.update(overrides or {})
     Config.finalize(app.config)
     from app.identity.oidc import configure_clerk_sign_in

@@ -14,6 +14,7 @@ def prepare_database(app: Flask, *, with_demo: bool = False) -> str | None:
 
     with app.app_context(), privileged():
         upgrade(revision="heads")
+        _sync_app_role_password(app)
         appbuilder = app.appbuilder
         appbuilder.sm.ensure_roles()
         # Permissions for every registered view; the platform admin role gets them all.
@@ -24,3 +25,17 @@ def prepare_database(app: Flask, *, with_demo: bool = False) -> str | None:
 
             return load_demo()
     return None
+
+
+def _sync_app_role_password(app: Flask) -> None:
+    """The application role logs in with the configured password, also when the role was
+    created earlier with another one (``make run`` now generates its own)."""
+    import os
+
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.tenancy.rls import set_app_role_password
+
+    if not os.environ.get("APP_DATABASE_URL"):
+        db.session.execute(sa.text(set_app_role_password(app.config["APP_DB_PASSWORD"])))

@@ -7,8 +7,10 @@ Celery beat as child processes.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -19,6 +21,21 @@ INSTANCE_DIR = Path(
     os.environ.get("COURSECOVE_INSTANCE_DIR") or Path(__file__).resolve().parent.parent / "instance"
 )
 log = logging.getLogger("coursecove.launcher")
+
+
+SECRET_NAMES = ("SECRET_KEY", "APP_DB_PASSWORD")
+
+
+def instance_secrets(instance_dir: Path) -> dict[str, str]:
+    """This copy's own SECRET_KEY and APP_DB_PASSWORD: random, made on the first run, kept
+    in ``instance/secrets.json`` (readable by the owner only) for the next runs."""
+    path = instance_dir / "secrets.json"
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    if not all(kept.get(name) for name in SECRET_NAMES):
+        kept = {name: kept.get(name) or secrets.token_urlsafe(32) for name in SECRET_NAMES}
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(kept, indent=2) + "\n")
+    return {name: kept[name] for name in SECRET_NAMES}
 
 
 def _children(env: dict[str, str], port: str) -> list[subprocess.Popen]:
@@ -87,6 +104,8 @@ def main() -> int:
 
     INSTANCE_DIR.mkdir(exist_ok=True)
     env, engines = environment_with_engines(INSTANCE_DIR)
+    for name, value in instance_secrets(INSTANCE_DIR).items():
+        env.setdefault(name, value)  # a value set in the environment wins
     port = env.setdefault("PORT", "5000")
     env.setdefault("APP_DOMAIN", f"localhost:{port}")
     os.environ.update(env)  # before config is imported: Config reads the environment

@@ -38,6 +38,11 @@ def create_app_role(password: str) -> list[str]:
     ]
 
 
+def set_app_role_password(password: str) -> str:
+    quoted = password.replace("'", "''")
+    return f"ALTER ROLE {APP_DB_ROLE} PASSWORD '{quoted}'"
+
+
 def grant_app_role() -> list[str]:
     return [
         f"GRANT USAGE ON SCHEMA public TO {APP_DB_ROLE}",

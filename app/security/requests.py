@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask, abort, current_app, request
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
 from app.security.redirects import is_local_path
@@ -47,9 +48,16 @@ def refuse_malformed_request() -> None:
         )
     ):
         abort(400, description="The request contains a NUL character, which no field accepts.")
+    # A link with an off-site "next" is refused; a form posted to one (what the person typed
+    # is in it) goes on, and the view falls back to its own page (``safe_next``).
     next_target = request.args.get("next")
-    if next_target is not None and next_target and not is_local_path(next_target):
-        abort(400, description="The “next” address must be a page of this site.")
+    if next_target and not is_local_path(next_target):
+        if request.method == "GET":
+            abort(400, description="The “next” address must be a page of this site.")
+        # Every view (ours and FAB's sign-in) then sees no "next" and uses its own default.
+        args = request.args.copy()
+        args.poplist("next")
+        request.args = ImmutableMultiDict(args)
     for name, value in request.args.items():
         if _PAGING.match(name):
             _check_paging(name, value)

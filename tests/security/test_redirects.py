@@ -47,3 +47,13 @@ def test_a_local_next_is_followed_after_sign_up_checks(visit):
     response = student.get("/signup?next=/bookings/")
     assert response.status_code == 302
     assert response.headers["Location"] == "/bookings/"
+
+
+@pytest.mark.parametrize("target", ["/%09/evil.com", "//evil.com", "https:evil.com"])
+def test_signing_in_with_an_off_site_next_lands_on_this_site(visit, target):
+    response = visit("musicschool").post(
+        f"/login/?next={target}",
+        data={"username": "ada@musicschool.demo", "password": "coursecove-demo"},
+    )
+    location = response.headers.get("Location", "")
+    assert response.status_code == 302 and is_local_path(location), location

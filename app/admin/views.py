@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from sqlalchemy import func, select
 from wtforms import PasswordField, StringField
@@ -12,10 +13,15 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    Regexp,
 )
 
-from app.admin.fields import location_modes_field
+from app.admin.fields import (
+    colour_field,
+    currency_field,
+    location_modes_field,
+    money_field,
+    time_zone_field,
+)
 from app.extensions import db
 from app.models import (
     AppointmentType,
@@ -25,14 +31,15 @@ from app.models import (
     MembershipRole,
     Organization,
 )
+from app.panels import colour_swatch
 from app.people import add_person, find_person, normalise_email
-from app.platform.views import valid_time_zone
 from app.tenancy import current_org_id
 from app.tenancy.views import TenantModelView, TenantSQLAInterface
 
 
 class LocationView(TenantModelView):
     datamodel = TenantSQLAInterface(Location)
+    item_name = "Location"
     list_columns = ["name", "address", "active"]
     search_columns = ["name", "address", "active"]
     add_columns = edit_columns = ["name", "address", "notes", "active"]
@@ -42,6 +49,7 @@ class LocationView(TenantModelView):
 
 class AppointmentTypeView(TenantModelView):
     datamodel = TenantSQLAInterface(AppointmentType)
+    item_name = "Appointment type"
     list_title = "Appointment types"
     list_columns = [
         "name",
@@ -56,7 +64,7 @@ class AppointmentTypeView(TenantModelView):
         "name",
         "description",
         "duration_minutes",
-        "price_cents",
+        "price",
         "currency",
         "capacity",
         "location_modes",
@@ -70,10 +78,25 @@ class AppointmentTypeView(TenantModelView):
         "color",
         "active",
     ]
-    show_columns = add_columns
+    show_columns = [
+        "name",
+        "description",
+        "duration_minutes",
+        "price_display",
+        "capacity",
+        "modes_display",
+        "locations",
+        "buffer_before_minutes",
+        "buffer_after_minutes",
+        "slot_step_minutes",
+        "min_notice_hours",
+        "max_advance_days",
+        "cancellation_cutoff_hours",
+        "color",
+        "active",
+    ]
     label_columns = {
         "duration_minutes": "Duration (minutes)",
-        "price_cents": "Price (cents)",
         "price_display": "Price",
         "capacity": "Capacity (1 = private lesson)",
         "modes_display": "Location modes",
@@ -84,16 +107,21 @@ class AppointmentTypeView(TenantModelView):
         "min_notice_hours": "Minimum notice (hours)",
         "max_advance_days": "Bookable up to (days ahead)",
         "cancellation_cutoff_hours": "Cancellation cutoff (hours)",
+        "color": "Colour",
     }
-    add_form_extra_fields = edit_form_extra_fields = {"location_modes": location_modes_field()}
+    formatters_columns = {"color": colour_swatch}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "price": money_field("Price", description="In the currency's units, e.g. 55.00."),
+        "currency": currency_field(),
+        "location_modes": location_modes_field(),
+        "color": colour_field(),
+    }
     validators_columns = {
         "name": [DataRequired(), Length(max=120)],
         "duration_minutes": [
             InputRequired(message="Enter a duration in minutes."),
             NumberRange(5, 480, "A lesson lasts 5 to 480 minutes."),
         ],
-        "price_cents": [NumberRange(0, None, "The price cannot be negative.")],
-        "currency": [Regexp(r"^[A-Z]{3}$", message="Use a 3-letter currency code such as USD.")],
         "capacity": [
             InputRequired(message="Enter a capacity."),
             NumberRange(1, 500, "Capacity must be between 1 and 500."),
@@ -104,7 +132,6 @@ class AppointmentTypeView(TenantModelView):
         "min_notice_hours": [NumberRange(0, 24 * 60, "Notice is 0 hours or more.")],
         "max_advance_days": [NumberRange(1, 730, "Booking ahead is 1 to 730 days.")],
         "cancellation_cutoff_hours": [NumberRange(0, 24 * 60, "The cutoff is 0 hours or more.")],
-        "color": [Regexp(r"^#[0-9a-fA-F]{6}$", message="Use a colour like #3b82f6.")],
     }
 
     def _check_locations(self, item: AppointmentType) -> None:
@@ -126,22 +153,25 @@ def _instructor_memberships(query):
 
 class InstructorQualificationView(TenantModelView):
     datamodel = TenantSQLAInterface(InstructorQualification)
+    item_name = "Qualification"
     list_title = "Instructor qualifications"
-    list_columns = ["instructor", "appointment_type", "price_override_cents"]
+    list_columns = show_columns = ["instructor", "appointment_type", "price_override_display"]
     search_columns = ["instructor", "appointment_type"]
-    add_columns = edit_columns = show_columns = [
-        "instructor",
-        "appointment_type",
-        "price_override_cents",
-    ]
-    label_columns = {"price_override_cents": "Own price (cents, optional)"}
+    add_columns = edit_columns = ["instructor", "appointment_type", "price_override"]
+    label_columns = {"price_override_display": "Price"}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "price_override": money_field(
+            "Own price (optional)",
+            required=False,
+            description="Leave empty to charge the appointment type's price.",
+        )
+    }
     add_form_query_rel_fields = edit_form_query_rel_fields = {
         "instructor": [["role", FilterEqual, MembershipRole.INSTRUCTOR]],
     }
     validators_columns = {
         "instructor": [DataRequired(message="Choose an instructor.")],
         "appointment_type": [DataRequired(message="Choose an appointment type.")],
-        "price_override_cents": [Optional(), NumberRange(0, None, "The price cannot be negative.")],
     }
 
     def _check_unique_pair(self, item: InstructorQualification) -> None:
@@ -211,26 +241,30 @@ class _PeopleView(TenantModelView):
 
 class InstructorView(_PeopleView):
     role = MembershipRole.INSTRUCTOR
-    list_title = "Instructors"
+    item_name = "Instructor"
 
 
 class StudentView(_PeopleView):
     role = MembershipRole.STUDENT
-    list_title = "Students"
+    item_name = "Student"
 
 
 class SchoolSettingsView(TenantModelView):
     """The school's own row: name, time zone, contact email. Subdomain is the platform's."""
 
     datamodel = TenantSQLAInterface(Organization)
-    list_title = "School settings"
+    item_name = "School settings"
+    list_title = show_title = edit_title = "School settings"
     list_columns = ["name", "subdomain", "time_zone", "contact_email"]
     show_columns = ["name", "subdomain", "time_zone", "contact_email", "active"]
     edit_columns = ["name", "time_zone", "contact_email"]
+    search_columns = ["name"]
     base_permissions = ["can_list", "can_show", "can_edit"]
+    label_columns = {"subdomain": "Address", "contact_email": "Contact e-mail"}
+    formatters_columns = {"subdomain": lambda sub: f"{sub}.{current_app.config['APP_DOMAIN']}"}
+    edit_form_extra_fields = {"time_zone": time_zone_field()}
     validators_columns = {
         "name": [DataRequired(), Length(max=120)],
-        "time_zone": [DataRequired(), valid_time_zone],
         "contact_email": [Optional(), Email()],
     }
 

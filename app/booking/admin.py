@@ -7,8 +7,6 @@ editing rows, so the locks, checks and history always apply.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask_appbuilder.fieldwidgets import Select2ManyWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from markupsafe import Markup, escape
@@ -30,7 +28,8 @@ from app.models import (
     WorkingHours,
 )
 from app.models.scheduling import WEEKDAYS
-from app.tenancy import current_membership, current_org
+from app.panels import local_time
+from app.tenancy import current_membership
 from app.tenancy.views import TenantModelView, TenantSQLAInterface
 
 INSTRUCTORS_ONLY = {"instructor": [["role", FilterEqual, MembershipRole.INSTRUCTOR]]}
@@ -68,11 +67,14 @@ def weekday_field() -> SelectField:
     )
 
 
-def school_time(value) -> str:
-    if value is None:
+def booking_in_words(booking: Booking | None) -> str:
+    if booking is None:
         return ""
-    local = value.astimezone(ZoneInfo(current_org().time_zone))
-    return f"{local:%a %d %b %Y %H:%M} {local.tzname()}"
+    return f"{booking.appointment_type} with {booking.instructor}, {local_time(booking.starts_at)}"
+
+
+def status_in_words(status: str | None) -> str:
+    return status.capitalize() if status else ""
 
 
 def _refuse(problems: list[str]) -> None:
@@ -82,6 +84,7 @@ def _refuse(problems: list[str]) -> None:
 
 class WorkingHoursView(TenantModelView):
     datamodel = TenantSQLAInterface(WorkingHours)
+    item_name = "Working hours"
     list_title = "Working hours"
     list_columns = [
         "instructor",
@@ -132,6 +135,7 @@ class WorkingHoursView(TenantModelView):
 
 class HoursOverrideView(TenantModelView):
     datamodel = TenantSQLAInterface(HoursOverride)
+    item_name = "Date override"
     list_title = "Different hours on a date"
     list_columns = ["instructor", "day", "hours_display", "location", "modes_display"]
     base_order = ("day", "desc")
@@ -174,6 +178,7 @@ class HoursOverrideView(TenantModelView):
 
 class TimeOffView(TenantModelView):
     datamodel = TenantSQLAInterface(TimeOff)
+    item_name = "Time off"
     list_title = "Time off"
     list_columns = ["instructor", "days_display", "reason"]
     base_order = ("first_day", "desc")
@@ -198,6 +203,7 @@ class TimeOffView(TenantModelView):
 
 class SchoolClosureView(TenantModelView):
     datamodel = TenantSQLAInterface(SchoolClosure)
+    item_name = "School closure"
     list_title = "School closures"
     list_columns = ["name", "days_display"]
     base_order = ("first_day", "desc")
@@ -222,6 +228,7 @@ class BookingChangeView(TenantModelView):
     """History: read-only."""
 
     datamodel = TenantSQLAInterface(BookingChange)
+    item_name = "Booking change"
     list_title = "Booking history"
     base_permissions = ["can_list", "can_show"]
     base_order = ("created_at", "desc")
@@ -247,9 +254,8 @@ class BookingChangeView(TenantModelView):
         "actor_display": "By",
     }
     formatters_columns = {
-        "created_at": school_time,
-        "from_starts_at": school_time,
-        "to_starts_at": school_time,
+        "booking": booking_in_words,
+        "attendee": lambda seat: seat.student.full_name if seat else "",
     }
 
 
@@ -266,6 +272,7 @@ class BookingView(TenantModelView):
     """Every booking of the school. Manage a student's booking from its own page."""
 
     datamodel = TenantSQLAInterface(Booking)
+    item_name = "Booking"
     list_title = "Bookings"
     base_permissions = ["can_list", "can_show", "can_edit"]
     base_order = ("starts_at", "desc")
@@ -307,13 +314,7 @@ class BookingView(TenantModelView):
         "created_at": "Booked at",
         "created_by": "Booked by",
     }
-    formatters_columns = {
-        "starts_at": school_time,
-        "ends_at": school_time,
-        "created_at": school_time,
-        "cancelled_at": school_time,
-        "attendees": _attendee_links,
-    }
+    formatters_columns = {"attendees": _attendee_links, "status": status_in_words}
     validators_columns = {"meeting_link": [Optional(), Length(max=500)]}
     related_views = [BookingChangeView]
 

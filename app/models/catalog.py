@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -12,6 +14,17 @@ from app.models.organization import Membership
 from app.scheduling import LocationMode
 
 LOCATION_MODE_VALUES = [m.value for m in LocationMode]
+
+
+def cents_to_units(cents: int | None) -> Decimal | None:
+    """Money is stored as integer cents and read and typed in units: 5500 is 55.00."""
+    return None if cents is None else (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+def units_to_cents(units: Decimal | int | str | None) -> int | None:
+    if units is None or units == "":
+        return None
+    return int((Decimal(units) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 class Location(TenantOwned, Model):
@@ -101,6 +114,14 @@ class AppointmentType(TenantOwned, Model):
         return self.capacity > 1
 
     @property
+    def price(self) -> Decimal:
+        return cents_to_units(self.price_cents or 0)
+
+    @price.setter
+    def price(self, units: Decimal | None) -> None:
+        self.price_cents = units_to_cents(units) or 0
+
+    @property
     def price_display(self) -> str:
         return f"{self.price_cents / 100:.2f} {self.currency}"
 
@@ -146,6 +167,20 @@ class InstructorQualification(TenantOwned, Model):
             AppointmentType.id == foreign(InstructorQualification.appointment_type_id)
         ),
     )
+
+    @property
+    def price_override(self) -> Decimal | None:
+        return cents_to_units(self.price_override_cents)
+
+    @price_override.setter
+    def price_override(self, units: Decimal | None) -> None:
+        self.price_override_cents = units_to_cents(units)
+
+    @property
+    def price_override_display(self) -> str:
+        if self.price_override_cents is None:
+            return f"Same as the type ({self.appointment_type.price_display})"
+        return f"{self.price_override} {self.appointment_type.currency}"
 
     def __str__(self) -> str:
         return f"{self.instructor} – {self.appointment_type}"

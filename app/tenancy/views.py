@@ -22,6 +22,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
+from app.panels import PanelView
 from app.tenancy.context import current_org_id
 
 
@@ -140,8 +141,9 @@ def reject_unknown_choices(form: Any, field: Any) -> None:
         raise ValidationError("Not a valid choice: that option does not belong to this school.")
 
 
-class TenantModelView(ModelView):
-    """Base for every school admin view: scoped reads, scoped writes, scoped dropdowns."""
+class TenantModelView(PanelView, ModelView):
+    """Base for every school admin view: scoped reads, scoped writes, scoped dropdowns; it
+    reads in the school's words (``PanelView``: titles, messages, values, forms)."""
 
     served_on = "school"
     # Bulk delete needs the same permission as deleting one row.
@@ -186,7 +188,8 @@ class TenantModelView(ModelView):
     def delete_selected(self, items: list | Any):
         items = items if isinstance(items, list) else [items]
         self.datamodel.delete_all(items)
-        flash(f"Deleted {len(items)} row(s).", "success")
+        noun = self.item_name if len(items) == 1 else f"{len(items)} × {self.item_name.lower()}"
+        flash(f"{noun} deleted.", "success")
         return redirect(self.get_redirect())
 
     # FAB's action routes fetch by primary key without the view's filters; the scoped

@@ -26,7 +26,7 @@ def type_form(**overrides) -> dict:
     form = {
         "name": "Violin lesson",
         "duration_minutes": "45",
-        "price_cents": "5000",
+        "price": "50.00",
         "currency": "USD",
         "capacity": "1",
         "location_modes": ["in_person", "online"],
@@ -71,11 +71,13 @@ def test_admin_adds_an_appointment_type_offered_at_a_location(admin, owner_db, o
         ("duration_minutes", "0", "A lesson lasts 5 to 480 minutes."),
         ("duration_minutes", "481", "A lesson lasts 5 to 480 minutes."),
         ("capacity", "0", "Capacity must be between 1 and 500."),
-        ("price_cents", "-100", "The price cannot be negative."),
+        ("price", "-1", "The price cannot be negative."),
+        ("price", "fifty", "Give an amount like 55.00."),
+        ("price", "50.001", "at most two decimals"),
         ("location_modes", [], "Choose at least one location mode."),
         ("location_modes", ["teleport"], "is not a valid choice"),
         ("name", "Piano lesson (30 min)", "This school already has one named"),
-        ("currency", "dollars", "3-letter currency code"),
+        ("currency", "dollars", "Choose a currency from the list"),
         ("color", "blue", "Use a colour like"),
     ],
 )
@@ -88,7 +90,7 @@ def test_invalid_appointment_type_is_refused_with_the_fields_message(
         "/appointmenttypeview/add", data=type_form(**{"name": "Refused type", field: value})
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert message in response.data.decode(), f"expected “{message}” for {field}={value!r}"
     assert count(owner_db, AppointmentType) == before
 
@@ -98,13 +100,15 @@ def test_locations_require_in_person_mode(admin, owner_db):
 
     response = admin.post(
         "/appointmenttypeview/add",
-        follow_redirects=True,
         data=type_form(
             name="Online only", location_modes=["online"], locations=[str(main_street.id)]
         ),
     )
 
-    assert "Locations only apply to in-person lessons" in response.data.decode()
+    page = response.data.decode()
+    assert response.status_code == 422, "a refused form comes back, not a redirect"
+    assert "Locations only apply to in-person lessons" in page
+    assert 'value="Online only"' in page, "what was typed is still there"
     assert count(owner_db, AppointmentType, name="Online only") == 0
 
 
@@ -142,13 +146,13 @@ def test_qualification_pairs_are_unique(admin, owner_db):
 
     response = admin.post(
         "/instructorqualificationview/add",
-        follow_redirects=True,
         data={
             "instructor": str(existing.instructor_id),
             "appointment_type": str(existing.appointment_type_id),
         },
     )
 
+    assert response.status_code == 422
     assert "is already qualified for" in response.data.decode()
     assert count(owner_db, InstructorQualification) == before
 
@@ -183,7 +187,6 @@ def test_adding_an_existing_member_again_changes_nothing(admin, owner_db):
 
     response = admin.post(
         "/studentview/add",
-        follow_redirects=True,
         data={
             "first_name": "Ada",
             "last_name": "Lovelace",
@@ -192,7 +195,9 @@ def test_adding_an_existing_member_again_changes_nothing(admin, owner_db):
         },
     )
 
+    assert response.status_code == 422
     assert "is already a member of this school" in response.data.decode()
+    assert 'value="ada@musicschool.demo"' in response.data.decode()
     assert (count(owner_db, User), count(owner_db, Membership)) == (users_before, members_before)
 
 
@@ -204,7 +209,7 @@ def test_invalid_person_is_refused_and_nothing_is_written(admin, owner_db):
         data={"first_name": "", "last_name": "X", "person_email": "not-an-email", "active": "y"},
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Invalid email address" in response.data.decode()
     assert count(owner_db, User) == users_before
 

@@ -167,7 +167,7 @@ def _type_form(**overrides) -> dict:
     form = {
         "name": "Cello lesson",
         "duration_minutes": "30",
-        "price_cents": "3000",
+        "price": "30.00",
         "currency": "USD",
         "capacity": "1",
         "location_modes": ["in_person"],
@@ -193,7 +193,7 @@ def test_add_with_another_schools_location_is_a_form_error(music_admin, owner_db
         "/appointmenttypeview/add", data=_type_form(name="Smuggled", locations=[str(camden.id)])
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert b"Not a valid choice" in response.data
     assert (
         owner_db.scalar(select(AppointmentType).where(AppointmentType.name == "Smuggled")) is None
@@ -225,7 +225,7 @@ def test_add_qualification_with_foreign_instructor_or_type_is_refused(
             "/instructorqualificationview/add",
             data={"instructor": str(instructor_id), "appointment_type": str(type_id)},
         )
-        assert response.status_code == 200
+        assert response.status_code == 422
         assert b"Choose an instructor." in response.data, (
             "the foreign instructor is no valid choice"
         )

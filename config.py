@@ -62,7 +62,11 @@ class Config:
     FAB_ROLES = {
         # Roles a school membership grants on that school's subdomain (see app/tenancy/security.py).
         "SchoolAdmin": [
-            [r"(AppointmentType|Location|InstructorQualification|Instructor|Student)View", ".*"],
+            [
+                r"(AppointmentType|Location|InstructorQualification|Instructor|Student"
+                r"|Administrator)View",
+                ".*",
+            ],
             [r"SchoolSettingsView", "can_(list|show|edit)"],
             [r"(AppointmentType|Location|InstructorQualification)Api", ".*"],
             [r"(Booking|BookingChange|WorkingHours|HoursOverride|TimeOff|SchoolClosure)View", ".*"],
@@ -74,7 +78,7 @@ class Config:
             ],
             [
                 r"(Appointment setup|School|People|Locations|Appointment types|Qualifications"
-                r"|Instructors|Students|Settings)",
+                r"|Instructors|Students|Administrators|Settings)",
                 "menu_access",
             ],
             [r"UserInfoEditView|ResetMyPasswordView", ".*"],
@@ -102,6 +106,13 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM", "CourseCove <no-reply@coursecove.local>")
     SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "1025"))
+    # How long e-mailed account links work (docs/accounts.md), in minutes.
+    INVITATION_TTL_MINUTES = int(os.environ.get("INVITATION_TTL_MINUTES", str(7 * 24 * 60)))
+    SIGNUP_TTL_MINUTES = int(os.environ.get("SIGNUP_TTL_MINUTES", str(2 * 24 * 60)))
+    PASSWORD_RESET_TTL_MINUTES = int(os.environ.get("PASSWORD_RESET_TTL_MINUTES", "60"))
+    # `make run` only: an account e-mail the mail server refused is written to the log, links
+    # included, so the demo's sign-up and invitations work without a mail server.
+    ACCOUNT_MAIL_TO_LOG = os.environ.get("ACCOUNT_MAIL_TO_LOG") == "1"
     # Lesson reminders (beat, every 15 minutes): sent this many hours before a lesson.
     REMINDER_LEAD_HOURS = int(os.environ.get("REMINDER_LEAD_HOURS", "24"))
 

@@ -26,12 +26,11 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
-    from flask_appbuilder import AppBuilder
-
     from app import errors, security
     from app.extensions import csrf, db, limiter, migrate
     from app.tenancy import privileged
     from app.tenancy import requests as tenancy_requests
+    from app.tenancy.appbuilder import SiteAppBuilder, SiteMenu
 
     db.init_app(app)
     migrate.init_app(app, db)
@@ -46,21 +45,23 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
     # the first migration there is nothing to sync into; prepare_database() does it then.
     with app.app_context(), privileged():
         app.config["FAB_UPDATE_PERMS"] &= sa.inspect(db.engine).has_table("ab_permission_view")
-        appbuilder = AppBuilder(app, db.session)
+        appbuilder = SiteAppBuilder(app, db.session, menu=SiteMenu())
         _register_views(appbuilder)
         db.session.commit()
 
     from app import cli, identity
+    from app.accounts import mail as account_mail
     from app.tasks import init_celery
 
     cli.init_app(app)
     init_celery(app)
+    account_mail.init_app()
     identity.init_app(app)
     return app
 
 
 def _register_views(appbuilder) -> None:
-    from app import booking, calendars
+    from app import accounts, booking, calendars
     from app.admin import views as admin_views
     from app.identity import views as identity_views
     from app.platform import views as platform_views
@@ -72,3 +73,4 @@ def _register_views(appbuilder) -> None:
     booking.register(appbuilder)
     calendars.register(appbuilder)
     identity_views.register(appbuilder)
+    accounts.register(appbuilder)

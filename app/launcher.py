@@ -108,6 +108,7 @@ def main() -> int:
         env.setdefault(name, value)  # a value set in the environment wins
     port = env.setdefault("PORT", "5000")
     env.setdefault("APP_DOMAIN", f"localhost:{port}")
+    env.setdefault("ACCOUNT_MAIL_TO_LOG", "1")  # sign-up/invitation links readable locally
     os.environ.update(env)  # before config is imported: Config reads the environment
 
     from app import create_app

@@ -18,6 +18,11 @@ from app.extensions import db
 NO_PASSWORD = "!no-password"
 
 
+def has_password(user: User) -> bool:
+    """Whether password sign-in is possible for this account at all."""
+    return bool(user.password) and not user.password.startswith("!")
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
@@ -39,7 +44,8 @@ def add_person(
     """A new active account in the current transaction (flushed, so it has an id).
 
     Without a password, password sign-in is impossible: the person signs in through Clerk,
-    or an admin gives them a password later."""
+    or chooses one through a link mailed to the address (``app.accounts``). Only the demo
+    loader passes a password."""
     email = normalise_email(email)
     user = User(
         username=username or email,

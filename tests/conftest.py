@@ -17,6 +17,7 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
@@ -243,6 +244,49 @@ def mailbox(smtp_server: Mailbox) -> Mailbox:
 
 def body(message: Message) -> str:
     return message.get_payload(decode=True).decode()
+
+
+# --- people a test creates ------------------------------------------------------------------
+
+
+class People:
+    """New addresses for one test; every row they led to is deleted afterwards."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.emails: list[str] = []
+
+    def new(self, name: str = "person") -> str:
+        email = f"{name}-{time.time_ns()}@example.org"
+        self.emails.append(email)
+        return email
+
+    def remember(self, email: str) -> str:
+        self.emails.append(email.lower())
+        return email
+
+    def remove(self) -> None:
+        if not self.emails:
+            return
+        users = "(SELECT id FROM ab_user WHERE lower(email) = ANY(:emails))"
+        with self.app.app_context(), privileged():
+            for statement in (
+                f"DELETE FROM password_resets WHERE user_id IN {users}",
+                f"DELETE FROM invitations WHERE user_id IN {users} OR invited_by_id IN {users}",
+                f"DELETE FROM memberships WHERE user_id IN {users}",
+                f"DELETE FROM ab_user_role WHERE user_id IN {users}",
+                "DELETE FROM ab_user WHERE lower(email) = ANY(:emails)",
+            ):
+                db.session.execute(sa.text(statement), {"emails": self.emails})
+            db.session.commit()
+            db.session.remove()
+
+
+@pytest.fixture
+def people(app: Flask) -> Iterator[People]:
+    created = People(app)
+    yield created
+    created.remove()
 
 
 # --- a real HTTP server and a real browser ---------------------------------------------------

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import abort, current_app, flash, g, redirect, url_for
+from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_appbuilder.security.decorators import has_access, permission_name
+from flask_login import current_user
 from sqlalchemy import func, select
-from wtforms import PasswordField, StringField
+from wtforms import StringField
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -15,6 +18,8 @@ from wtforms.validators import (
     Optional,
 )
 
+from app.accounts import service as accounts
+from app.accounts.forms import ButtonForm
 from app.admin.fields import (
     colour_field,
     currency_field,
@@ -32,8 +37,7 @@ from app.models import (
     Organization,
 )
 from app.panels import colour_swatch
-from app.people import add_person, find_person, normalise_email
-from app.tenancy import current_org_id
+from app.tenancy import current_org, current_org_id
 from app.tenancy.views import TenantModelView, TenantSQLAInterface
 
 
@@ -196,47 +200,86 @@ class InstructorQualificationView(TenantModelView):
 
 
 class _PeopleView(TenantModelView):
-    """Instructors and students are memberships; adding one finds or creates the person."""
+    """Admins, instructors and students are memberships. Adding one finds or creates the
+    person and mails them (app.accounts): an invitation link to choose their own password,
+    or, for an existing account, a note that they were added. No admin ever types a
+    password for someone else."""
 
     role: MembershipRole
     datamodel = TenantSQLAInterface(Membership)
-    list_columns = ["full_name", "email", "active", "created_at"]
-    show_columns = ["full_name", "email", "role", "active", "created_at"]
-    add_columns = ["first_name", "last_name", "person_email", "password", "active"]
+    list_columns = ["full_name", "email", "account_status", "active", "created_at"]
+    show_columns = ["full_name", "email", "role", "account_status", "active", "created_at"]
+    add_columns = ["first_name", "last_name", "person_email", "active"]
     edit_columns = ["active"]
     search_columns = ["active"]
-    label_columns = {"full_name": "Name", "created_at": "Member since"}
+    label_columns = {
+        "full_name": "Name",
+        "created_at": "Member since",
+        "account_status": "Account",
+    }
     add_form_extra_fields = {
         "first_name": StringField("First name", validators=[DataRequired(), Length(max=64)]),
         "last_name": StringField("Last name", validators=[DataRequired(), Length(max=64)]),
-        "person_email": StringField("Email", validators=[DataRequired(), Email(), Length(max=254)]),
-        "password": PasswordField(
-            "Initial password",
-            validators=[Optional(), Length(min=8, max=128)],
-            description="Leave empty for an existing CourseCove account.",
+        "person_email": StringField(
+            "Email",
+            validators=[DataRequired(), Email(), Length(max=254)],
+            description="They get an e-mail: an invitation link to choose their own password, "
+            "or, if they already have a CourseCove account, a note that you added them.",
         ),
     }
+
+    show_template = "admin/person_show.html"
+    extra_args = {"button_form": ButtonForm}
 
     def __init__(self, **kwargs):
         self.base_filters = [["role", FilterEqual, self.role]]
         super().__init__(**kwargs)
 
+    # What adding did (invited, or an existing account added and told) replaces "… added."
+    @property
+    def add_row_message(self) -> str:
+        return g.pop("people_added_message", None) or self._added_message
+
+    @add_row_message.setter
+    def add_row_message(self, message: str) -> None:
+        self._added_message = message
+
     def pre_add(self, item: Membership) -> None:
         # populate_obj left the extra fields on the item as plain attributes.
-        email = normalise_email(item.person_email)
-        user = find_person(email)
-        if user is None:
-            # Created in the same transaction as the membership: both land or neither does.
-            user = add_person(email, item.first_name, item.last_name, password=item.password)
-        elif db.session.scalar(
-            select(Membership.id).where(
-                Membership.organization_id == current_org_id(),
-                Membership.user_id == user.id,
+        try:
+            done = accounts.welcome(
+                current_org(),
+                item.person_email,
+                item.first_name,
+                item.last_name,
+                self.role,
+                invited_by=current_user._get_current_object(),
             )
-        ):
-            raise ValueError(f"{email} is already a member of this school.")
-        item.user = user
+        except accounts.AccountProblem as problem:
+            raise ValueError(problem.message) from problem
+        item.user = done.user
         item.role = self.role
+        g.people_added_message = done.message
+
+    @expose("/resend/<pk>", methods=["POST"])
+    @has_access
+    @permission_name("resend")
+    def resend(self, pk: str):
+        """Send the invitation again (a button on the person's page; POST with a token)."""
+        membership = self.datamodel.get(pk)
+        if membership is None:
+            abort(404)
+        if not ButtonForm().validate_on_submit():
+            abort(400, description="The form expired; open the page again and retry.")
+        inviter = current_user._get_current_object()
+        flash(accounts.resend(current_org(), membership, invited_by=inviter), "info")
+        db.session.commit()
+        return redirect(url_for(f"{self.endpoint}.show", pk=pk))
+
+
+class AdministratorView(_PeopleView):
+    role = MembershipRole.ADMIN
+    item_name = "Administrator"
 
 
 class InstructorView(_PeopleView):
@@ -284,4 +327,7 @@ def register(appbuilder) -> None:
     )
     appbuilder.add_view(InstructorView, "Instructors", icon="fa-user", category="People")
     appbuilder.add_view(StudentView, "Students", icon="fa-users", category="People")
+    appbuilder.add_view(
+        AdministratorView, "Administrators", icon="fa-user-secret", category="People"
+    )
     appbuilder.add_view(SchoolSettingsView, "Settings", icon="fa-cog", category="School")

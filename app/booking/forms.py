@@ -7,13 +7,13 @@ from wtforms import (
     DateField,
     HiddenField,
     IntegerField,
-    PasswordField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
+from app.accounts.forms import strip
 from app.scheduling import MAX_SERIES_LESSONS
 
 
@@ -58,14 +58,10 @@ class RescheduleForm(FlaskForm):
 
 
 class SignupForm(FlaskForm):
+    """No password here: it is chosen through the link mailed to the address (app.accounts)."""
+
     first_name = StringField("First name", validators=[DataRequired(), Length(max=64)])
     last_name = StringField("Last name", validators=[DataRequired(), Length(max=64)])
-    email = StringField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    password = PasswordField(
-        "Password",
-        validators=[DataRequired(), Length(min=8, max=128, message="Use at least 8 characters.")],
-    )
-    confirm = PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+    email = StringField(
+        "Email", filters=[strip], validators=[DataRequired(), Email(), Length(max=254)]
     )

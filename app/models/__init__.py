@@ -1,5 +1,6 @@
 """Database models. Tenant-owned tables carry ``organization_id`` (see ``TenantOwned``)."""
 
+from app.models.accounts import Invitation, InvitationPurpose, PasswordReset
 from app.models.base import TenantOwned, tenant_fk
 from app.models.booking import (
     Booking,
@@ -36,12 +37,15 @@ __all__ = [
     "ExternalCalendar",
     "FeedKind",
     "HoursOverride",
+    "Invitation",
+    "InvitationPurpose",
     "InstructorQualification",
     "Location",
     "LocationMode",
     "Membership",
     "MembershipRole",
     "Organization",
+    "PasswordReset",
     "SchoolClosure",
     "TenantOwned",
     "TimeOff",

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from app import clock
 from app.models.base import TenantOwned, tenant_unique_id
@@ -85,6 +85,33 @@ class Membership(TenantOwned, Model):
     @property
     def email(self) -> str:
         return self.user.email
+
+    @property
+    def account_status(self) -> str:
+        """In words: has the person set up their account, or is an invitation pending?"""
+        from app.models.accounts import Invitation
+
+        if self.user.password and not self.user.password.startswith("!"):
+            return "Signed up"
+        session = object_session(self)
+        pending = session.scalar(
+            sa.select(Invitation)
+            .where(
+                Invitation.organization_id == self.organization_id,
+                Invitation.user_id == self.user_id,
+                Invitation.accepted_at.is_(None),
+            )
+            .order_by(Invitation.sent_at.desc())
+            .limit(1)
+        )
+        if pending is None:
+            return "No password yet (send an invitation)"
+        if pending.is_expired():
+            return f"Invitation expired (sent {pending.sent_at:%d %b %Y}): send it again"
+        return (
+            f"Invitation pending (sent {pending.sent_at:%d %b %Y}, "
+            f"valid until {pending.expires_at:%d %b %Y})"
+        )
 
     def __str__(self) -> str:
         return self.full_name

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
+from flask import g, redirect, url_for
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_login import current_user
+from wtforms import StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from app.models import Organization
@@ -26,19 +29,70 @@ def valid_time_zone(form, field) -> None:
 
 
 class OrganizationView(ModelView):
+    """Schools. Adding one also makes its first admin: the address gets an invitation."""
+
     served_on = "platform"
     datamodel = SQLAInterface(Organization)
     list_title = "Schools"
+    add_title = "Add a school"
     list_columns = ["name", "subdomain", "time_zone", "contact_email", "active", "created_at"]
     search_columns = ["name", "subdomain", "active"]
-    add_columns = edit_columns = ["name", "subdomain", "time_zone", "contact_email", "active"]
+    add_columns = [
+        "name",
+        "subdomain",
+        "time_zone",
+        "contact_email",
+        "admin_email",
+        "admin_first_name",
+        "admin_last_name",
+        "active",
+    ]
+    edit_columns = ["name", "subdomain", "time_zone", "contact_email", "active"]
     show_columns = list_columns
+    add_form_extra_fields = {
+        "admin_email": StringField(
+            "First admin's e-mail",
+            validators=[DataRequired(), Email(), Length(max=254)],
+            description="They get an invitation link to choose their password and run the "
+            "school (an existing CourseCove account is told it was added).",
+        ),
+        "admin_first_name": StringField(
+            "First admin's first name", validators=[DataRequired(), Length(max=64)]
+        ),
+        "admin_last_name": StringField(
+            "First admin's last name", validators=[DataRequired(), Length(max=64)]
+        ),
+    }
     validators_columns = {
         "name": [DataRequired(), Length(max=120)],
         "subdomain": [DataRequired(), valid_subdomain],
         "time_zone": [DataRequired(), valid_time_zone],
         "contact_email": [Optional(), Email()],
     }
+
+    @property
+    def add_row_message(self) -> str:
+        return g.pop("school_added_message", "School added.")
+
+    def post_add(self, item: Organization) -> None:
+        from app.accounts.service import create_school_admin
+
+        done = create_school_admin(
+            item,
+            item.admin_email,
+            item.admin_first_name,
+            item.admin_last_name,
+            invited_by=current_user._get_current_object(),
+        )
+        g.added_school_id = item.id
+        g.school_added_message = f"{item.name} added. {done.message}"
+
+    def post_add_redirect(self):
+        # The new school's own page: the list would show whichever school sorts first.
+        school_id = g.pop("added_school_id", None)
+        if school_id is None:
+            return super().post_add_redirect()
+        return redirect(url_for(f"{self.endpoint}.show", pk=school_id))
 
 
 def register(appbuilder) -> None:

@@ -21,6 +21,9 @@ OPEN_TO_NON_MEMBERS = frozenset(
         "AuthOAuthView.login",
         "AuthOAuthView.logout",
         "AuthOAuthView.oauth_authorized",
+        "accounts.welcome",
+        "accounts.forgot_password",
+        "accounts.reset_password",
         "static",
         "appbuilder.static",
     }

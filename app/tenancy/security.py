@@ -12,6 +12,8 @@ from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.manager import BaseSecurityManager
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
+from app.accounts.signin import AuthDBView
+
 
 class NoJsonSignIn(SecurityApi):
     """FAB's JSON sign-in (``/api/v1/security/login`` and ``/refresh``), switched off: nothing
@@ -22,6 +24,7 @@ class NoJsonSignIn(SecurityApi):
 
 class SchoolSecurityManager(SecurityManager):
     security_api = NoJsonSignIn
+    authdbview = AuthDBView
 
     def get_user_roles(self, user) -> list:
         if not user.is_authenticated:

@@ -13,6 +13,11 @@ from app.models import (
     Membership,
     MembershipRole,
 )
+from tests.accounts.links import (
+    choose_password,
+    link_in,
+    only_mail_to,
+)
 
 MUSIC_ADMIN = "grace@musicschool.demo"
 
@@ -157,14 +162,16 @@ def test_qualification_pairs_are_unique(admin, owner_db):
     assert count(owner_db, InstructorQualification) == before
 
 
-def test_admin_adds_an_instructor_who_can_then_sign_in(admin, visit, owner_db, org_ids):
+def test_admin_adds_an_instructor_who_can_then_sign_in(
+    admin, visit, owner_db, org_ids, people, mailbox
+):
+    people.remember("yoyo@example.com")
     response = admin.post(
         "/instructorview/add",
         data={
             "first_name": "Yo-Yo",
             "last_name": "Ma",
             "person_email": "YoYo@Example.com",
-            "password": "cello-suite-1",
             "active": "y",
         },
     )
@@ -178,7 +185,8 @@ def test_admin_adds_an_instructor_who_can_then_sign_in(admin, visit, owner_db, o
         MembershipRole.INSTRUCTOR,
     )
     new_instructor = visit("musicschool")
-    new_instructor.login("yoyo@example.com", "cello-suite-1")
+    link = link_in(only_mail_to(mailbox, "yoyo@example.com"))
+    assert choose_password(new_instructor, link, "cello-suite-1").status_code == 302
     assert new_instructor.get("/teaching/").status_code == 200
 
 

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.models import BookingAttendee, Membership, User
+from tests.accounts.links import link_in
 from tests.conftest import PHONE
 
 pytestmark = pytest.mark.browser
@@ -41,9 +42,14 @@ def test_student_signs_up_books_sees_and_cancels_a_lesson(
     page.get_by_label("First name").fill("Clara")
     page.get_by_label("Last name").fill("Wieck")
     page.get_by_label("Email").fill(student_email)
-    page.get_by_label("Password", exact=True).fill("a good password")
-    page.get_by_label("Repeat the password").fill("a good password")
     page.get_by_role("button", name="Create my account").click()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    # The address is proven by the link mailed to it, where the password is chosen.
+    smtp_server.wait_for(1)
+    page.goto(link_in(smtp_server.to(student_email)[-1]))
+    page.get_by_label("New password").fill("a good password")
+    page.get_by_label("Repeat the password").fill("a good password")
+    page.get_by_role("button", name="Set my password and sign in").click()
 
     expect(page.get_by_role("heading", name=re.compile("Book a lesson"))).to_be_visible()
     page.locator('[data-type] >> text="Piano lesson (30 min)"').locator(
@@ -91,7 +97,7 @@ def test_student_signs_up_books_sees_and_cancels_a_lesson(
     ).all()
     assert [tuple(s) for s in seats] == [("cancelled", "First lesson!")]
     subjects = [
-        m["Subject"] for m in smtp_server.wait_for(4) if student_email in m["X-Envelope-To"]
+        m["Subject"] for m in smtp_server.wait_for(5) if student_email in m["X-Envelope-To"]
     ]
     assert any("Booking confirmed" in s for s in subjects)
     assert any("Booking cancelled" in s for s in subjects)

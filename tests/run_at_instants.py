@@ -66,23 +66,18 @@ def _lane_engines() -> tuple[dict[str, str], list]:
     return env, keep
 
 
-def _run_lane(instants: list[tuple[str, str]], paths: list[str]) -> list[tuple[str, str, int, str]]:
-    """Run ``instants`` one after another on this lane's engines."""
-    env, keep = _lane_engines()
+def _run_lane(env: dict[str, str], instants: list[tuple[str, str]], paths: list[str]):
+    """Run ``instants`` one after another on one lane's engines."""
     results = []
-    try:
-        for name, instant in instants:
-            command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                       f"--clock={instant}", "-m", "not browser and not slow",
-                       "--ignore=tests/booking/test_concurrency.py", *paths]  # fmt: skip
-            done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-            output = done.stdout + done.stderr
-            last = output.strip().splitlines()[-1] if output.strip() else "(no output)"
-            print(f"{instant} ({name}): {last}", flush=True)
-            results.append((name, instant, done.returncode, output))
-    finally:
-        for engine in keep:
-            (engine.cleanup if hasattr(engine, "cleanup") else engine.shutdown)()
+    for name, instant in instants:
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                   f"--clock={instant}", "-m", "not browser and not slow",
+                   "--ignore=tests/booking/test_concurrency.py", *paths]  # fmt: skip
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+        output = done.stdout + done.stderr
+        last = output.strip().splitlines()[-1] if output.strip() else "(no output)"
+        print(f"{instant} ({name}): {last}", flush=True)
+        results.append((name, instant, done.returncode, output))
     return results
 
 
@@ -94,8 +89,17 @@ def run(instants: dict[str, str], jobs: int = 2) -> int:
     items = list(instants.items())
     lanes = [items[n::jobs] for n in range(jobs) if items[n::jobs]]
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
-        results = [r for lane in pool.map(lambda lane: _run_lane(lane, paths), lanes) for r in lane]
+    engines = [_lane_engines() for _ in lanes]  # one after another: the servers' locks
+    try:
+        with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+            done = pool.map(
+                lambda pair: _run_lane(pair[0][0], pair[1], paths), zip(engines, lanes, strict=True)
+            )
+            results = [result for lane in done for result in lane]
+    finally:
+        for _, keep in engines:
+            for engine in keep:
+                (engine.cleanup if hasattr(engine, "cleanup") else engine.shutdown)()
     failed = [(instant, output) for _, instant, code, output in results if code != 0]
     for instant, output in failed:
         print(f"\n=== failed at {instant}: run again with pytest --clock={instant}\n{output}")

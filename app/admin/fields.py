@@ -11,7 +11,15 @@ from babel.core import get_global
 from babel.numbers import get_currency_name, get_territory_currencies
 from flask_appbuilder.fieldwidgets import Select2ManyWidget, Select2Widget
 from wtforms import DecimalField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, InputRequired, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 from wtforms.widgets import ColorInput, TextInput
 
 from app import clock
@@ -152,3 +160,15 @@ def colour_field(label: str = "Colour") -> StringField:
         validators=[Regexp(r"^#[0-9a-fA-F]{6}$", message="Use a colour like #3b82f6.")],
         description="Shown on calendars.",
     )
+
+
+def meeting_link_validators() -> list:
+    """An optional web address (https://…) where online lessons meet."""
+    return [
+        Optional(),
+        Length(max=500, message="Keep the link under 500 characters."),
+        URL(
+            require_tld=False, message="Give the full address, like https://meet.example.com/room."
+        ),
+        Regexp(r"^https?://", message="The link must start with https:// (or http://)."),
+    ]

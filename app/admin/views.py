@@ -24,6 +24,7 @@ from app.admin.fields import (
     colour_field,
     currency_field,
     location_modes_field,
+    meeting_link_validators,
     money_field,
     time_zone_field,
 )
@@ -73,6 +74,7 @@ class AppointmentTypeView(TenantModelView):
         "capacity",
         "location_modes",
         "locations",
+        "meeting_link",
         "buffer_before_minutes",
         "buffer_after_minutes",
         "slot_step_minutes",
@@ -105,6 +107,7 @@ class AppointmentTypeView(TenantModelView):
         "capacity": "Capacity (1 = private lesson)",
         "modes_display": "Location modes",
         "locations": "Offered at (in person)",
+        "meeting_link": "Meeting link for online lessons (optional; else the instructor's)",
         "buffer_before_minutes": "Buffer before (minutes)",
         "buffer_after_minutes": "Buffer after (minutes)",
         "slot_step_minutes": "Start times every (minutes)",
@@ -136,6 +139,7 @@ class AppointmentTypeView(TenantModelView):
         "min_notice_hours": [NumberRange(0, 24 * 60, "Notice is 0 hours or more.")],
         "max_advance_days": [NumberRange(1, 730, "Booking ahead is 1 to 730 days.")],
         "cancellation_cutoff_hours": [NumberRange(0, 24 * 60, "The cutoff is 0 hours or more.")],
+        "meeting_link": meeting_link_validators(),
     }
 
     def _check_locations(self, item: AppointmentType) -> None:

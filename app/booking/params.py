@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from app import clock
@@ -18,7 +19,6 @@ MAX_API_DAYS = 62
 # Dates a visitor may ask about: far enough for any real lesson, far from date's limits (a
 # week added to 9999-12-31, or 0001-01-01 moved to UTC, would overflow).
 FIRST_YEAR, LAST_YEAR = 1900, 2999
-_ZONES: frozenset[str] | None = None
 
 
 class BadInput(BookingProblem):
@@ -82,14 +82,34 @@ def optional_mode(value: str | None) -> str | None:
     return value
 
 
+@cache
+def zone_names() -> tuple[str, ...]:
+    """Every IANA zone a visitor may choose ("Europe/Paris"), sorted, without the legacy
+    aliases ("US/Eastern", "Etc/GMT+5") that only confuse a list."""
+    return tuple(
+        sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "US/")))
+    )
+
+
+@cache
+def _zones_by_key() -> dict[str, str]:
+    """Lower-case full names and city names ("paris", "new york") -> the zone."""
+    keys: dict[str, str] = {}
+    for zone in available_timezones():
+        keys[zone.lower()] = keys[zone.replace("_", " ").lower()] = zone
+    for zone in zone_names():
+        city = zone.rsplit("/", 1)[1].replace("_", " ").lower()
+        keys.setdefault(city, zone)
+    return keys
+
+
 def time_zone(value: str | None) -> str | None:
-    """A valid IANA zone name, or None for missing / unknown (never an error: it is a hint)."""
-    global _ZONES
-    if not value:
+    """The IANA zone a visitor means ("Europe/Paris", "paris", "New York"), or None for
+    missing / unknown (never an error: it is a hint)."""
+    if not value or len(value) > 64:
         return None
-    if _ZONES is None:
-        _ZONES = frozenset(available_timezones())
-    return value if value in _ZONES else None
+    key = " ".join(value.replace("_", " ").split()).lower()
+    return _zones_by_key().get(value.strip().lower()) or _zones_by_key().get(key)
 
 
 def week_of(day: date) -> date:

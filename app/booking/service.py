@@ -225,6 +225,27 @@ def free_slots(
     return available_slots(query, calendar, now or clock.now())
 
 
+def first_week_with_free_times(
+    appointment_type: AppointmentType, monday: date, **filters
+) -> tuple[date, list[Slot]]:
+    """The first week from ``monday`` with a free time (within how far ahead the type may be
+    booked) and its free times; ``monday``'s week, empty, when there is none."""
+    next_monday = monday + timedelta(days=7)
+    slots = free_slots(appointment_type, monday, next_monday, **filters)
+    if slots:
+        return monday, slots
+    # Usually the first week has times; otherwise one look at the rest of the window.
+    horizon = next_monday + timedelta(days=appointment_type.max_advance_days)
+    later = free_slots(appointment_type, next_monday, horizon, **filters)
+    if not later:
+        return monday, []
+    zone = ZoneInfo(school().time_zone)
+    first_day = later[0].start.astimezone(zone).date()
+    week = first_day - timedelta(days=first_day.weekday())
+    week_end = week + timedelta(days=7)
+    return week, [s for s in later if s.start.astimezone(zone).date() < week_end]
+
+
 def _candidates(
     appointment_type: AppointmentType, choice: LessonChoice, now: datetime
 ) -> list[int]:
@@ -465,6 +486,7 @@ def _take_seat(
         location_mode=location_mode,
         location_id=location_id if location_mode == LocationMode.IN_PERSON.value else None,
         address=address if location_mode == LocationMode.AT_HOME.value else None,
+        meeting_link=_meeting_link(appointment_type, instructor_id, location_mode),
         capacity=appointment_type.capacity,
         seats_taken=1,
         status=CONFIRMED,
@@ -474,6 +496,19 @@ def _take_seat(
     db.session.add(booking)
     db.session.flush()
     return booking
+
+
+def _meeting_link(
+    appointment_type: AppointmentType, instructor_id: int, location_mode: str
+) -> str | None:
+    """Where an online lesson meets: the type's own room (a class), else the instructor's."""
+    if location_mode != LocationMode.ONLINE.value:
+        return None
+    if appointment_type.meeting_link:
+        return appointment_type.meeting_link
+    return db.session.scalar(
+        sa.select(Membership.meeting_link).where(Membership.id == instructor_id)
+    )
 
 
 def _record(
@@ -980,6 +1015,7 @@ def reschedule_booking(
             # One UPDATE moves the lesson: the constraint checks the new range against
             # everyone else's, and there is never a moment without the booking.
             old.instructor_id = instructor_id
+            old.meeting_link = _meeting_link(appointment_type, instructor_id, old.location_mode)
             old.buffer_before_minutes = appointment_type.buffer_before_minutes
             old.buffer_after_minutes = appointment_type.buffer_after_minutes
             old.set_times(new_start, new_end)

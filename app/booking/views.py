@@ -134,6 +134,15 @@ def location_names() -> dict[int, str]:
     return dict(rows.all())
 
 
+def location_addresses() -> dict[int, str]:
+    rows = db.session.execute(
+        sa.select(Location.id, Location.address).where(
+            Location.organization_id == current_org().id, Location.address.is_not(None)
+        )
+    )
+    return dict(rows.all())
+
+
 def type_locations(appointment_type: AppointmentType) -> list[Location]:
     return list(
         db.session.scalars(
@@ -240,14 +249,15 @@ def times(type_id: int):
     chosen = choice_from_args(appointment_type)
     school = current_org()
     week, this_week = _week(school.time_zone)
-    slots = service.free_slots(
-        appointment_type,
-        week,
-        week + timedelta(days=7),
-        instructor_id=chosen["instructor"],
-        location_mode=chosen["mode"],
-        location_id=chosen["location"],
-    )
+    filters = {
+        "instructor_id": chosen["instructor"],
+        "location_mode": chosen["mode"],
+        "location_id": chosen["location"],
+    }
+    if request.args.get("week"):
+        slots = service.free_slots(appointment_type, week, week + timedelta(days=7), **filters)
+    else:  # open on the first week that has a free time, not on an empty one
+        week, slots = service.first_week_with_free_times(appointment_type, week, **filters)
     zone = student_zone(school.time_zone)
     columns = week_columns(slots, week, school.time_zone, zone, location_names())
     args = {
@@ -260,7 +270,8 @@ def times(type_id: int):
         if v is not None
     }
     template = "booking/_week.html" if request.args.get("partial") else "booking/times.html"
-    keep = {**args, "tz": request.args.get("tz") or None}
+    asked_zone = request.args.get("tz") or None
+    keep = {**args, "tz": params.time_zone(asked_zone)}
 
     def week_url(monday: date) -> str:
         return url_for("booking.times", type_id=type_id, week=monday.isoformat(), **keep)
@@ -289,6 +300,8 @@ def times(type_id: int):
         args=args,
         instructor_name=chosen["instructor_names"].get(chosen["instructor"]),
         slot_count=len(slots),
+        zone_names=params.zone_names(),
+        zone_unknown=asked_zone if asked_zone and not keep["tz"] else None,
         school_zone_label=zone_label(school.time_zone, clock.now()),
         student_zone_label=zone_label(zone, clock.now()) if zone else None,
     )
@@ -354,6 +367,7 @@ def confirm(type_id: int):
         "is_admin": is_admin,
         "instructor_names": instructor_names,
         "place_names": location_names,
+        "place_addresses": location_addresses,
     }
     if request.method == "GET":
         return render("booking/confirm.html", **context)

@@ -177,7 +177,8 @@ class Booking(TenantOwned, Model):
     @property
     def where_display(self) -> str:
         if self.location_mode == LocationMode.IN_PERSON.value and self.location is not None:
-            return self.location.name
+            address = self.location.address
+            return f"{self.location.name}, {address}" if address else self.location.name
         if self.location_mode == LocationMode.AT_HOME.value:
             return f"At the student's location{': ' + self.address if self.address else ''}"
         return "Online" + (f": {self.meeting_link}" if self.meeting_link else "")

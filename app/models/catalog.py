@@ -95,6 +95,8 @@ class AppointmentType(TenantOwned, Model):
     cancellation_cutoff_hours: Mapped[int] = mapped_column(nullable=False, default=24)
     slot_step_minutes: Mapped[int] = mapped_column(nullable=False, default=15)
     color: Mapped[str] = mapped_column(sa.String(7), nullable=False, default="#3b82f6")
+    # Online lessons of this type meet here (a class's fixed room); else the instructor's link.
+    meeting_link: Mapped[str | None] = mapped_column(sa.String(500))
     active: Mapped[bool] = mapped_column(nullable=False, default=True, server_default=sa.true())
 
     locations: Mapped[list[Location]] = relationship(

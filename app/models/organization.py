@@ -72,6 +72,8 @@ class Membership(TenantOwned, Model):
         sa.DateTime(timezone=True), nullable=False, default=clock.now, server_default=sa.func.now()
     )
     # Kept in step with a Clerk organization membership by app/identity.
+    # An instructor's own online room, used for their online lessons.
+    meeting_link: Mapped[str | None] = mapped_column(sa.String(500))
     clerk_membership_id: Mapped[str | None] = mapped_column(sa.String(64))
     clerk_updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 

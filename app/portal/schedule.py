@@ -17,6 +17,7 @@ from wtforms import DateField, SelectField, SelectMultipleField, StringField, Ti
 from wtforms.validators import InputRequired, Length, Optional
 
 from app import clock
+from app.admin.fields import meeting_link_validators
 from app.booking.hours import day_range_problems, override_problems, weekly_hours_problems
 from app.extensions import db
 from app.models import (
@@ -74,6 +75,12 @@ class TimeOffForm(FlaskForm):
     first_day = DateField("First day", validators=[InputRequired("Give the first day.")])
     last_day = DateField("Last day", validators=[InputRequired("Give the last day.")])
     reason = StringField("Reason (optional)", validators=[Optional(), Length(max=200)])
+
+
+class MeetingLinkForm(FlaskForm):
+    meeting_link = StringField(
+        "Your meeting link for online lessons", validators=meeting_link_validators()
+    )
 
 
 class DeleteForm(FlaskForm):
@@ -160,6 +167,8 @@ class TeachingScheduleView(BaseView):
             hours_form=hours_form,
             override_form=override_form,
             time_off_form=forms.get("time_off") or TimeOffForm(formdata=None),
+            meeting_form=forms.get("meeting")
+            or MeetingLinkForm(formdata=None, meeting_link=me.meeting_link),
             delete_form=DeleteForm(),
             upcoming_days=UPCOMING_DAYS,
         )
@@ -244,6 +253,19 @@ class TeachingScheduleView(BaseView):
         return self._save(
             me, form, "time_off", row, lambda r: day_range_problems(r.first_day, r.last_day)
         )
+
+    @expose("/meeting-link", methods=["POST"])
+    @has_access
+    def set_meeting_link(self):
+        me = _me()
+        form = MeetingLinkForm()
+        if not form.validate():
+            flash(f"Meeting link: {form.meeting_link.errors[0]}", "danger")
+            return self._page(me, {"meeting": form}, 400)
+        me.meeting_link = (form.meeting_link.data or "").strip() or None
+        db.session.commit()
+        flash("Saved: online lessons booked from now on use this link.", "success")
+        return redirect(url_for("TeachingScheduleView.index"))
 
     @expose("/<string:kind>/<int:row_id>/delete", methods=["POST"])
     @has_access

@@ -7,6 +7,7 @@ lesson: test_browser.py.)"""
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -190,3 +191,22 @@ def test_student_cancels_one_weekly_lesson_then_this_and_all_later(
     assert [status for status, _ in seats_of(owner, music.people["Ada"], slot.start)] == [
         "cancelled"
     ] * 4
+
+
+def test_student_types_a_city_to_see_times_in_their_own_zone(
+    browser_site, new_page, music, free_slots
+):
+    slot = free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara", mode="online")[0]
+    page = new_page(timezone_id="America/New_York")  # same zone as the school: no second one
+    sign_in(page, browser_site, "musicschool", ADA)
+
+    choose_lesson(page, browser_site, "musicschool", PIANO_30)
+    page.get_by_label("Instructor").select_option(label="Clara Schumann")
+    page.get_by_label("Where").select_option(label="Online")
+    page.get_by_role("button", name="See free times").click()
+    page.get_by_label("Also show times in").fill("Paris")
+    page.get_by_role("button", name="Show").click()
+
+    expect(page.get_by_label("Also show times in")).to_have_value("Europe/Paris")
+    paris = slot.start.astimezone(ZoneInfo("Europe/Paris")).strftime("%H:%M")
+    expect(week_showing(page, slot.start.isoformat())).to_contain_text(f"{paris} your time")

@@ -114,3 +114,23 @@ def test_instructor_sees_a_refused_time_off_with_what_they_typed(
     expect(form.get_by_label("Reason (optional)")).to_have_value("Backwards")
     owner_db.expire_all()
     assert owner_db.scalar(sa.select(TimeOff.id).where(TimeOff.reason == "Backwards")) is None
+
+
+def test_instructor_sets_their_meeting_link(browser_site, new_page, owner_db, clara_id):
+    before = owner_db.get(Membership, clara_id).meeting_link
+    page = new_page()
+    open_schedule(page, browser_site)
+
+    form = page.locator("[data-meeting-link]")
+    form.get_by_label("Your meeting link for online lessons").fill("https://meet.example.com/clara")
+    form.get_by_role("button", name="Save link").click()
+
+    expect(page.locator(".alert")).to_contain_text("Saved")
+    expect(page.get_by_label("Your meeting link for online lessons")).to_have_value(
+        "https://meet.example.com/clara"
+    )
+    owner_db.expire_all()
+    clara = owner_db.get(Membership, clara_id)
+    assert clara.meeting_link == "https://meet.example.com/clara"
+    clara.meeting_link = before
+    owner_db.commit()

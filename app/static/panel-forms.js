@@ -49,3 +49,12 @@
     input.dispatchEvent(new Event("change", { bubbles: true }));
   });
 })();
+
+/* Searchable lists (Select2 4.0 with jQuery 3.6) open without focusing their search box, so
+ * what a person types right after opening one went nowhere. */
+if (window.jQuery) {
+  window.jQuery(document).on("select2:open", function () {
+    var boxes = document.querySelectorAll(".select2-container--open .select2-search__field");
+    if (boxes.length) { boxes[boxes.length - 1].focus(); }
+  });
+}

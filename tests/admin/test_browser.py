@@ -324,7 +324,7 @@ def test_admin_adds_and_deactivates_a_person(
     field(page, "Email").fill(email)
     save(page)
 
-    expect(flash(page)).to_contain_text(f"{noun} added.")
+    expect(flash(page)).to_contain_text(f"Invitation sent to {email}")
     listed = row(page, f"Casals {stamp}")
     expect(listed).to_contain_text(email)
     expect(listed).to_contain_text("Yes")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from flask import g, redirect, url_for
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -11,10 +9,10 @@ from flask_login import current_user
 from wtforms import StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from app.admin.fields import time_zone_field
 from app.models import Organization
+from app.panels import PanelView
 from app.tenancy.hosts import subdomain_problem
-
-TIME_ZONES = frozenset(available_timezones())
 
 
 def valid_subdomain(form, field) -> None:
@@ -23,18 +21,13 @@ def valid_subdomain(form, field) -> None:
         raise ValidationError(problem)
 
 
-def valid_time_zone(form, field) -> None:
-    if field.data not in TIME_ZONES:
-        raise ValidationError("Choose a time zone such as America/New_York or Europe/London.")
-
-
-class OrganizationView(ModelView):
+class OrganizationView(PanelView, ModelView):
     """Schools. Adding one also makes its first admin: the address gets an invitation."""
 
     served_on = "platform"
     datamodel = SQLAInterface(Organization)
-    list_title = "Schools"
-    add_title = "Add a school"
+    item_name = "School"
+    add_title = "New school and its first admin"
     list_columns = ["name", "subdomain", "time_zone", "contact_email", "active", "created_at"]
     search_columns = ["name", "subdomain", "active"]
     add_columns = [
@@ -48,8 +41,10 @@ class OrganizationView(ModelView):
         "active",
     ]
     edit_columns = ["name", "subdomain", "time_zone", "contact_email", "active"]
+    edit_form_extra_fields = {"time_zone": time_zone_field()}
     show_columns = list_columns
     add_form_extra_fields = {
+        "time_zone": time_zone_field(),
         "admin_email": StringField(
             "First admin's e-mail",
             validators=[DataRequired(), Email(), Length(max=254)],
@@ -63,16 +58,25 @@ class OrganizationView(ModelView):
             "First admin's last name", validators=[DataRequired(), Length(max=64)]
         ),
     }
+    label_columns = {
+        "subdomain": "Address (subdomain)",
+        "contact_email": "Contact e-mail",
+        "created_at": "Created",
+    }
     validators_columns = {
         "name": [DataRequired(), Length(max=120)],
         "subdomain": [DataRequired(), valid_subdomain],
-        "time_zone": [DataRequired(), valid_time_zone],
         "contact_email": [Optional(), Email()],
     }
 
+    # "<school> added. Invitation sent to …" replaces the plain "School added."
     @property
     def add_row_message(self) -> str:
-        return g.pop("school_added_message", "School added.")
+        return g.pop("school_added_message", None) or self._added_message
+
+    @add_row_message.setter
+    def add_row_message(self, message: str) -> None:
+        self._added_message = message
 
     def post_add(self, item: Organization) -> None:
         from app.accounts.service import create_school_admin

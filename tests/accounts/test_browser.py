@@ -69,7 +69,7 @@ def test_a_new_school_gets_going_from_the_platform_to_a_booked_lesson(
     platform.get_by_role("link", name="Schools").click()
     platform.locator('a[href*="/organizationview/add"]').first.click()
     platform.get_by_label(label("Name")).first.fill(school_name)
-    platform.get_by_label(label("Subdomain")).fill(subdomain)
+    platform.get_by_label(label("Address (subdomain)")).fill(subdomain)
     zone = platform.get_by_label(label("Time zone"))
     if zone.evaluate("element => element.tagName") == "SELECT":
         choose_in_select2(platform, "time_zone", "Europe/Berlin")

@@ -80,7 +80,7 @@ def test_a_school_needs_a_first_admin(visit, owner_db):
         data={"name": "No Admin", "subdomain": "noadmin", "time_zone": "UTC", "active": "y"},
     )
 
-    assert page.status_code == 200 and "This field is required" in page.data.decode()
+    assert page.status_code == 422 and "This field is required" in page.data.decode()
     owner_db.expire_all()
     assert owner_db.scalar(select(func.count()).select_from(Organization)) == before
 

@@ -22,6 +22,22 @@ def test_migrations_leave_no_drift_between_models_and_schema(app_context):
     assert differences == [], f"models and migrations differ: {differences}"
 
 
+def test_migrations_form_one_line_with_one_head():
+    """Two branches that each added a migration on the same parent leave two heads, and
+    ``flask db upgrade`` on a real server refuses to run."""
+    from pathlib import Path
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    migrations = Path(__file__).resolve().parent.parent / "migrations"
+    config = Config(str(migrations / "alembic.ini"))
+    config.set_main_option("script_location", str(migrations))
+    heads = ScriptDirectory.from_config(config).get_heads()
+
+    assert len(heads) == 1, f"migrations have {len(heads)} heads: {heads}"
+
+
 def test_demo_loads_twice_without_duplicating_anything(app_context):
     def counts() -> dict[str, int]:
         return {m.__name__: db.session.scalar(select(func.count()).select_from(m)) for m in COUNTED}

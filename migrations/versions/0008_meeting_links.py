@@ -1,15 +1,15 @@
 """Meeting links for online lessons: per appointment type and per instructor.
 
-Revision ID: 0007_meeting_links
-Revises: 0006_calendars
+Revision ID: 0008_meeting_links
+Revises: 0007_accounts
 Create Date: 2026-11-29 16:05:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_meeting_links"
-down_revision = "0006_calendars"
+revision = "0008_meeting_links"
+down_revision = "0007_accounts"
 branch_labels = None
 depends_on = None
 

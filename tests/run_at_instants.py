@@ -3,8 +3,8 @@
 Each instant is a separate pytest run with ``--clock=INSTANT``, so the demo is loaded, and
 every "tomorrow", "next week" and cutoff computed, as if the suite were started then. The
 instants are the ones that have broken date code before: both DST changes in New York and in
-London, the year end next to the demo's New Year's Day closure, a leap day, a Sunday evening
-and the small hours UTC. Two lanes run side by side, each with its own embedded PostgreSQL
+London, the year end next to the demo's New Year's Day closure (on a Sunday evening), and a
+leap day in the small hours UTC. Two lanes run side by side, each with its own embedded PostgreSQL
 and Redis (or one lane on ``TEST_DATABASE_URL`` / ``TEST_REDIS_URL``).
 
     python -m tests.run_at_instants                      # every instant below, two at a time
@@ -28,10 +28,9 @@ INSTANTS = {
     "New York falls back (the first 01:30)": "2026-11-01T05:30:00Z",
     "London springs forward (00:30 GMT)": "2027-03-28T00:30:00Z",
     "London falls back (the first 01:30)": "2026-10-25T00:30:00Z",
-    "year end, next to New Year's Day": "2026-12-31T22:00:00Z",
-    "leap day": "2028-02-29T12:00:00Z",
-    "Sunday evening in New York": "2026-11-29T23:30:00Z",
-    "small hours UTC, mid-week": "2027-06-16T02:15:00Z",
+    # Sunday 18:30 in New York, the evening before the demo's New Year's Day closure.
+    "year end, on a Sunday evening": "2028-12-31T23:30:00Z",
+    "leap day, in the small hours UTC": "2028-02-29T02:15:00Z",
 }
 
 # Where the outcome depends on "now": bookings, cutoffs, reminders, schedules, calendars,

@@ -7,13 +7,16 @@ editing rows, so the locks, checks and history always apply.
 
 from __future__ import annotations
 
+from flask import flash, g, request
 from flask_appbuilder.fieldwidgets import Select2ManyWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_appbuilder.widgets import FormWidget
 from markupsafe import Markup, escape
 from wtforms import SelectField, SelectMultipleField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import TimeInput
 
+from app.booking import disruptions
 from app.booking.hours import day_range_problems, override_problems, weekly_hours_problems
 from app.extensions import db
 from app.models import (
@@ -82,7 +85,44 @@ def _refuse(problems: list[str]) -> None:
         raise ValueError(" ".join(problems))
 
 
-class WorkingHoursView(TenantModelView):
+class LessonsHitFormWidget(FormWidget):
+    """FAB's form with the lessons a change hits (and a choice for each) above the buttons,
+    so what was typed stays in the form while the admin decides."""
+
+    template = "booking/form_with_lessons_hit.html"
+
+
+class ChecksBookedLessons:
+    """Saving goes through ``app.booking.disruptions``: the lessons the change hits are listed
+    with a choice each, and the row is saved together with what was chosen, or not at all."""
+
+    add_widget = edit_widget = LessonsHitFormWidget
+
+    def rule_problems(self, item) -> list[str]:
+        raise NotImplementedError
+
+    def _save_with_lessons(self, item) -> None:
+        _refuse(self.rule_problems(item))
+        try:
+            decisions, message = disruptions.decisions_from_form(request.form)
+            outcome = disruptions.save_change(
+                item, actor=current_membership(), decisions=decisions, message=message
+            )
+        except disruptions.LessonsHit as hit:
+            g.lessons_hit = hit.hits
+            g.lesson_choices = request.form
+            raise
+        if outcome.in_words():
+            flash(outcome.in_words(), "info")
+
+    def pre_add(self, item) -> None:
+        self._save_with_lessons(item)
+
+    def pre_update(self, item) -> None:
+        self._save_with_lessons(item)
+
+
+class WorkingHoursView(ChecksBookedLessons, TenantModelView):
     datamodel = TenantSQLAInterface(WorkingHours)
     item_name = "Working hours"
     list_title = "Working hours"
@@ -126,14 +166,14 @@ class WorkingHoursView(TenantModelView):
     }
     validators_columns = {"instructor": [DataRequired(message="Choose an instructor.")]}
 
-    def pre_add(self, item: WorkingHours) -> None:
-        _refuse(weekly_hours_problems(item))
+    def rule_problems(self, item: WorkingHours) -> list[str]:
+        return weekly_hours_problems(item)
 
-    def pre_update(self, item: WorkingHours) -> None:
-        _refuse(weekly_hours_problems(item))
+    def pre_delete(self, item: WorkingHours) -> None:
+        disruptions.refuse_removal_if_hits(item)
 
 
-class HoursOverrideView(TenantModelView):
+class HoursOverrideView(ChecksBookedLessons, TenantModelView):
     datamodel = TenantSQLAInterface(HoursOverride)
     item_name = "Date override"
     list_title = "Different hours on a date"
@@ -169,14 +209,14 @@ class HoursOverrideView(TenantModelView):
         "day": [DataRequired(message="Give the date.")],
     }
 
-    def pre_add(self, item: HoursOverride) -> None:
-        _refuse(override_problems(item))
+    def rule_problems(self, item: HoursOverride) -> list[str]:
+        return override_problems(item)
 
-    def pre_update(self, item: HoursOverride) -> None:
-        _refuse(override_problems(item))
+    def pre_delete(self, item: HoursOverride) -> None:
+        disruptions.refuse_removal_if_hits(item)
 
 
-class TimeOffView(TenantModelView):
+class TimeOffView(ChecksBookedLessons, TenantModelView):
     datamodel = TenantSQLAInterface(TimeOff)
     item_name = "Time off"
     list_title = "Time off"
@@ -194,14 +234,11 @@ class TimeOffView(TenantModelView):
         "reason": [Optional(), Length(max=200)],
     }
 
-    def pre_add(self, item: TimeOff) -> None:
-        _refuse(day_range_problems(item.first_day, item.last_day))
-
-    def pre_update(self, item: TimeOff) -> None:
-        _refuse(day_range_problems(item.first_day, item.last_day))
+    def rule_problems(self, item: TimeOff) -> list[str]:
+        return day_range_problems(item.first_day, item.last_day)
 
 
-class SchoolClosureView(TenantModelView):
+class SchoolClosureView(ChecksBookedLessons, TenantModelView):
     datamodel = TenantSQLAInterface(SchoolClosure)
     item_name = "School closure"
     list_title = "School closures"
@@ -217,11 +254,8 @@ class SchoolClosureView(TenantModelView):
         "last_day": [DataRequired(message="Give the last day.")],
     }
 
-    def pre_add(self, item: SchoolClosure) -> None:
-        _refuse(day_range_problems(item.first_day, item.last_day))
-
-    def pre_update(self, item: SchoolClosure) -> None:
-        _refuse(day_range_problems(item.first_day, item.last_day))
+    def rule_problems(self, item: SchoolClosure) -> list[str]:
+        return day_range_problems(item.first_day, item.last_day)
 
 
 class BookingChangeView(TenantModelView):

@@ -71,6 +71,9 @@ def _student_message(
     lines += _lesson_lines(attendees, organization)
     if previous_start is not None:
         lines += ["", f"(It was on {local_label(previous_start, organization.time_zone)}.)"]
+    reason = attendees[0].cancellation_reason if event == "cancelled" else None
+    if reason:
+        lines += ["", f"Message from {organization.name}: {reason}"]
     lines += [
         "",
         f"See and manage it: {booking_url(organization, attendees[0].id)}",

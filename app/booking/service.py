@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -301,9 +302,34 @@ def _offered_but_for_bookings(
 # --- the transaction ----------------------------------------------------------------------------
 
 
+# Inside ``changes_together`` the service's writes join the caller's one transaction; their
+# notices wait here until it has committed.
+_together: ContextVar[list | None] = ContextVar("booking_changes_together", default=None)
+
+
 @contextmanager
-def _booking_transaction() -> Iterator[None]:
+def changes_together(*membership_ids: int | None) -> Iterator[None]:
+    """Several booking writes (and the caller's own rows) committed as one, or not at all:
+    the locks of every instructor and student involved are taken first, in the global order;
+    cancel_booking / reschedule_booking called inside do not commit on their own."""
+    pending: list = []
+    token = _together.set(pending)
+    try:
+        with _booking_transaction(nested=False):
+            _lock(*membership_ids)
+            yield
+    finally:
+        _together.reset(token)
+    for event, attendees, context in pending:
+        _notify(event, attendees, **context)
+
+
+@contextmanager
+def _booking_transaction(nested: bool = True) -> Iterator[None]:
     """Commit on success; roll back and translate database conflicts on failure."""
+    if nested and _together.get() is not None:
+        yield  # the enclosing changes_together commits or rolls back
+        return
     try:
         yield
         db.session.commit()
@@ -853,12 +879,18 @@ def _local_label(moment: datetime) -> str:
 
 
 def _require_may_change(
-    actor: Membership, attendee: BookingAttendee, now: datetime, verb: str
+    actor: Membership,
+    attendee: BookingAttendee,
+    now: datetime,
+    verb: str,
+    instructor_away: bool = False,
 ) -> None:
     if not attendee.is_confirmed or not attendee.booking.is_confirmed:
         raise BookingProblem("This booking is already cancelled.", 409)
     if actor.role == MembershipRole.ADMIN:
         return
+    if instructor_away and attendee.booking.instructor_id == actor.id:
+        return  # an instructor deciding about their own lessons when taking time off
     if actor.role != MembershipRole.STUDENT or attendee.student_id != actor.id:
         raise BookingProblem(f"Only the student or the school can {verb} this booking.", 403)
     booking = attendee.booking
@@ -908,11 +940,13 @@ def cancel_booking(
     reason: str | None = None,
     following: bool = False,
     now: datetime | None = None,
+    instructor_away: bool = False,
 ) -> list[BookingAttendee]:
-    """Cancel a seat, or (``following``) it and every later lesson of its weekly series."""
+    """Cancel a seat, or (``following``) it and every later lesson of its weekly series.
+    ``instructor_away``: the instructor may cancel their own lesson (app.booking.disruptions)."""
     now = now or clock.now()
     attendee = visible_attendee(attendee_id, actor)
-    _require_may_change(actor, attendee, now, "cancel")
+    _require_may_change(actor, attendee, now, "cancel", instructor_away)
     targets = [attendee]
     if following and attendee.series_id is not None:
         targets = list(
@@ -978,6 +1012,7 @@ def reschedule_booking(
     new_start: datetime,
     new_instructor_id: int | None = None,
     now: datetime | None = None,
+    instructor_away: bool = False,
 ) -> BookingAttendee:
     """Move a booking atomically: the new time is secured in the same transaction that
     releases the old one, so either both happen or neither does."""
@@ -985,7 +1020,7 @@ def reschedule_booking(
     if new_start.tzinfo is None:
         raise BookingProblem("That time could not be read; please pick a time from the list.")
     attendee = visible_attendee(attendee_id, actor)
-    _require_may_change(actor, attendee, now, "reschedule")
+    _require_may_change(actor, attendee, now, "reschedule", instructor_away)
     old = attendee.booking
     appointment_type = old.appointment_type
     old_start, old_instructor = old.starts_at, old.instructor_id
@@ -1055,6 +1090,10 @@ def reschedule_booking(
 
 
 def _notify(event: str, attendees: list[BookingAttendee], **context) -> None:
+    pending = _together.get()
+    if pending is not None:
+        pending.append((event, attendees, context))
+        return
     from app.booking.notices import send_booking_notices
 
     send_booking_notices(event, attendees, **context)
@@ -1069,6 +1108,7 @@ __all__ = [
     "book_lesson",
     "book_series",
     "cancel_booking",
+    "changes_together",
     "free_slots",
     "occupied_range",
     "preview_series",

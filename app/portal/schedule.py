@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, SelectMultipleField, StringField, TimeField
@@ -18,6 +18,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from app import clock
 from app.admin.fields import meeting_link_validators
+from app.booking import disruptions
 from app.booking.hours import day_range_problems, override_problems, weekly_hours_problems
 from app.extensions import db
 from app.models import (
@@ -193,9 +194,21 @@ class TeachingScheduleView(BaseView):
             for problem in found:
                 flash(problem, "danger")
             return self._page(me, {key: form}, 400)
-        db.session.add(row)
-        db.session.commit()
-        flash("Saved.", "success")
+        # The admin panels' service: lessons this hits are listed with a choice each, and the
+        # row is saved together with what was chosen, or not at all.
+        try:
+            decisions, message = disruptions.decisions_from_form(request.form)
+            outcome = disruptions.save_change(row, actor=me, decisions=decisions, message=message)
+        except disruptions.LessonsHit as hit:
+            db.session.rollback()
+            g.lessons_hit, g.lesson_choices, g.lessons_hit_form = hit.hits, request.form, key
+            flash(str(hit), "warning")
+            return self._page(me, {key: form}, 422)
+        except disruptions.DecisionProblem as problem:
+            db.session.rollback()
+            flash(str(problem), "danger")
+            return self._page(me, {key: form}, 422)
+        flash(" ".join(filter(None, ["Saved.", outcome.in_words()])), "success")
         return redirect(url_for("TeachingScheduleView.index"))
 
     def _window_values(self, form) -> dict:
@@ -274,7 +287,15 @@ class TeachingScheduleView(BaseView):
         model = {"hours": WorkingHours, "overrides": HoursOverride, "time-off": TimeOff}.get(kind)
         if model is None or not DeleteForm().validate():
             abort(404 if model is None else 400)
-        db.session.delete(_own(model, row_id, me))
+        row = _own(model, row_id, me)
+        if model is not TimeOff:
+            try:
+                disruptions.refuse_removal_if_hits(row)
+            except ValueError as problem:
+                flash(str(problem), "danger")
+                return self._page(me, status=409)
+            row = _own(model, row_id, me)
+        db.session.delete(row)
         db.session.commit()
         flash("Removed.", "success")
         return redirect(url_for("TeachingScheduleView.index"))

@@ -1,9 +1,13 @@
-"""The front page: the platform's landing page, or a school's home with links by role."""
+"""The front page: the platform's landing page, a school admin's dashboard, or a school's
+home with links by role."""
 
 from __future__ import annotations
 
 from flask import g
 from flask_appbuilder import IndexView, expose
+
+from app.models import MembershipRole
+from app.tenancy import current_membership
 
 
 class HomeView(IndexView):
@@ -13,4 +17,9 @@ class HomeView(IndexView):
     def index(self):
         if g.get("organization") is None:
             return self.render_template("platform/landing.html")
+        membership = current_membership()
+        if membership is not None and membership.role == MembershipRole.ADMIN:
+            from app.booking.dashboard import school_dashboard
+
+            return self.render_template("school/dashboard.html", dash=school_dashboard())
         return self.render_template("school/home.html")

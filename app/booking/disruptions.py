@@ -37,13 +37,14 @@ from app.models import (
     TimeOff,
     WorkingHours,
 )
-from app.scheduling import check_booking
+from app.scheduling import Refusal, check_booking
 
 CANCEL, MOVE, KEEP = "cancel", "move", "keep"
 FIELD_PREFIX = "lesson-"  # form field per hit lesson: "lesson-<attendee id>"
 MESSAGE_FIELD = "lessons-message"
 MAX_MESSAGE = 500
 MOVE_DAYS_BEFORE, MOVE_DAYS_AFTER, MAX_MOVE_OPTIONS = 3, 14, 40
+KEPT_PREFIX = "Kept on purpose"  # the history line of a lesson kept deliberately
 Change = TimeOff | SchoolClosure | WorkingHours | HoursOverride
 
 
@@ -443,6 +444,71 @@ def _record_kept(attendee: BookingAttendee, actor: Membership, row: Change) -> N
             attendee_id=attendee.id,
             actor_id=actor.id,
             action=ChangeAction.DETAILS_CHANGED.value,
-            details=f"Kept on purpose despite: {row}",
+            details=f"{KEPT_PREFIX} despite: {row}",
         )
     )
+
+
+# --- lessons that need attention (the admin's dashboard) ------------------------------------------
+
+# Refusals that mean "the instructor is not there then", as opposed to the type's own rules.
+NOT_THERE = {
+    Refusal.OUTSIDE_HOURS.value,
+    Refusal.NOT_OFFERED_THEN.value,
+    Refusal.INSTRUCTOR_AWAY.value,
+    Refusal.SCHOOL_CLOSED.value,
+}
+
+
+@dataclass(frozen=True)
+class LessonNeedingAttention:
+    attendee_id: int
+    when: str
+    student: str
+    instructor: str
+    type_name: str
+    reason: str
+    kept_on_purpose: bool
+
+
+def lessons_needing_attention(days_ahead: int = 60) -> list[LessonNeedingAttention]:
+    """Confirmed future lessons the instructor is no longer there for (time off, a closure,
+    hours that changed), whether or not someone chose to keep them. Writes nothing."""
+    now = clock.now()
+    lessons = list(
+        db.session.scalars(
+            sa.select(BookingAttendee)
+            .join(Booking, Booking.id == BookingAttendee.booking_id)
+            .where(
+                BookingAttendee.organization_id == service.school().id,
+                BookingAttendee.status == service.CONFIRMED,
+                Booking.status == service.CONFIRMED,
+                Booking.starts_at >= now,
+                Booking.starts_at < now + timedelta(days=days_ahead),
+            )
+            .order_by(Booking.starts_at, BookingAttendee.id)
+        )
+    )
+    refusals = _refusals(lessons)
+    found = [a for a in lessons if refusals[a.id] in NOT_THERE]
+    kept = set(
+        db.session.scalars(
+            sa.select(BookingChange.attendee_id).where(
+                BookingChange.organization_id == service.school().id,
+                BookingChange.attendee_id.in_([a.id for a in found]),
+                BookingChange.details.startswith(KEPT_PREFIX),
+            )
+        )
+    )
+    return [
+        LessonNeedingAttention(
+            attendee_id=a.id,
+            when=_local(a.booking.starts_at),
+            student=a.student.full_name,
+            instructor=a.booking.instructor.full_name,
+            type_name=a.booking.appointment_type.name,
+            reason=refusals[a.id],
+            kept_on_purpose=a.id in kept,
+        )
+        for a in found
+    ]

@@ -69,10 +69,15 @@ class Config:
             ],
             [r"SchoolSettingsView", "can_(list|show|edit)"],
             [r"(AppointmentType|Location|InstructorQualification)Api", ".*"],
-            [r"(Booking|BookingChange|WorkingHours|HoursOverride|TimeOff|SchoolClosure)View", ".*"],
+            [
+                r"(Booking|BookingChange|WorkingHours|WeeklyHours|HoursOverride|TimeOff"
+                r"|SchoolClosure)View",
+                ".*",
+            ],
             [
                 r"(Bookings|All bookings|Book for a student|Booking history|Availability"
-                r"|Working hours|Date overrides|Time off|School closures|Booking calendar"
+                r"|Working hours|Hours by week|Date overrides|Time off|School closures"
+                r"|Booking calendar"
                 r"|Calendar feeds)",
                 "menu_access",
             ],

@@ -376,6 +376,9 @@ def register(appbuilder) -> None:
     appbuilder.add_view(
         WorkingHoursView, "Working hours", icon="fa-clock-o", category="Availability"
     )
+    from app.booking import week_hours
+
+    week_hours.register(appbuilder)
     appbuilder.add_view(
         HoursOverrideView, "Date overrides", icon="fa-calendar", category="Availability"
     )

@@ -163,15 +163,30 @@ def save_change(
     it hits, in one transaction. Raises LessonsHit (with the choices) while a hit lesson has
     no decision, DecisionProblem when the decisions cannot be carried out; nothing is saved
     in either case."""
+    return save_changes([row], [], actor=actor, decisions=decisions, message=message)
+
+
+def save_changes(
+    saved: list[Change],
+    removed: list[Change],
+    *,
+    actor: Membership,
+    decisions: Mapping[int, Decision] | None = None,
+    message: str | None = None,
+) -> Outcome:
+    """``save_change`` for several rows at once (a whole week of hours): rows to add or
+    update and rows to remove, judged together, saved together."""
     decisions = dict(decisions or {})
     organization_id = actor.organization_id
-    row.organization_id = organization_id
+    for row in saved:
+        row.organization_id = organization_id
     instructor_away = actor.role == MembershipRole.INSTRUCTOR
     with db.session.no_autoflush:
-        locks = _instructors_in_scope(row, organization_id) + _students_of(decisions)
+        locks = _instructors_in_scope([*saved, *removed], organization_id)
+        locks += _students_of(decisions)
     outcome = Outcome()
     with service.changes_together(*locks):
-        hit = _hit_attendees(row)
+        hit = _hit_attendees(saved, removed)
         hit_ids = {attendee.id for attendee, _ in hit}
         if set(decisions) - hit_ids:
             raise DecisionProblem(
@@ -187,7 +202,8 @@ def save_change(
                 else "A lesson still needs a choice (or one was booked meanwhile): choose what "
                 "happens to each lesson below. Nothing was saved yet.",
             )
-        reason = message or _default_reason(row)
+        first = (saved or removed)[0]
+        reason = message or _default_reason(first)
         by_id = {attendee.id: attendee for attendee, _ in hit}
         for attendee_id in sorted(hit_ids, key=lambda i: decisions[i].action != CANCEL):
             decision = decisions[attendee_id]
@@ -208,7 +224,7 @@ def save_change(
                     )
                     outcome.moved.append(attendee_id)
                 else:
-                    _record_kept(attendee, actor, row)
+                    _record_kept(attendee, actor, first)
                     outcome.kept.append(attendee_id)
             except service.BookingProblem as problem:
                 raise DecisionProblem(
@@ -221,7 +237,7 @@ def preview(row: Change, *, actor: Membership) -> list[HitLesson]:
     """The lessons the change would hit, with their move options. Writes nothing."""
     row.organization_id = actor.organization_id
     try:
-        return _describe(_hit_attendees(row))
+        return _describe(_hit_attendees([row], []))
     finally:
         db.session.rollback()
 
@@ -229,14 +245,7 @@ def preview(row: Change, *, actor: Membership) -> list[HitLesson]:
 def refuse_removal_if_hits(row: WorkingHours | HoursOverride) -> None:
     """Removing hours can leave lessons outside them: refuse, naming the lessons."""
     try:
-        with db.session.no_autoflush:
-            lessons = _lessons(row)
-            before = _refusals(lessons)
-        db.session.delete(row)
-        db.session.flush()
-        after = _refusals(lessons)
-        hit = [(a, after[a.id]) for a in lessons if after[a.id] and after[a.id] != before[a.id]]
-        labels = [_lesson_label(a) for a, _ in hit]
+        labels = [_lesson_label(a) for a, _ in _hit_attendees([], [row])]
     finally:
         db.session.rollback()
     if labels:
@@ -251,13 +260,19 @@ def refuse_removal_if_hits(row: WorkingHours | HoursOverride) -> None:
 # --- finding the hits --------------------------------------------------------------------------
 
 
-def _hit_attendees(row: Change) -> list[tuple[BookingAttendee, str]]:
-    """Flush the row and compare the core's answer for each lesson before and after."""
+def _hit_attendees(saved: list[Change], removed: list[Change]) -> list[tuple[BookingAttendee, str]]:
+    """Flush the rows and compare the core's answer for each lesson before and after."""
     with db.session.no_autoflush:
-        lessons = _lessons(row)
+        seen: dict[int, BookingAttendee] = {}
+        for row in [*saved, *removed]:
+            seen.update((a.id, a) for a in _lessons(row))
+        lessons = sorted(seen.values(), key=lambda a: (a.booking.starts_at, a.id))
         before = _refusals(lessons)
-    if row.id is None:
-        db.session.add(row)
+    for row in saved:
+        if row.id is None:
+            db.session.add(row)
+    for row in removed:
+        db.session.delete(row)
     db.session.flush()
     after = _refusals(lessons)
     return [(a, after[a.id]) for a in lessons if after[a.id] and after[a.id] != before[a.id]]
@@ -355,10 +370,10 @@ def _refusals(lessons: list[BookingAttendee]) -> dict[int, str | None]:
     return answers
 
 
-def _instructors_in_scope(row: Change, organization_id: int) -> list[int]:
-    instructors = _scope(row)[0]
-    if instructors is not None:
-        return sorted(instructors)
+def _instructors_in_scope(rows: list[Change], organization_id: int) -> list[int]:
+    scopes = [_scope(row)[0] for row in rows]
+    if all(instructors is not None for instructors in scopes):
+        return sorted(set().union(*scopes))
     return list(
         db.session.scalars(
             sa.select(Membership.id).where(

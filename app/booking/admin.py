@@ -172,6 +172,9 @@ class WorkingHoursView(ChecksBookedLessons, TenantModelView):
     def pre_delete(self, item: WorkingHours) -> None:
         disruptions.refuse_removal_if_hits(item)
 
+    def pre_delete_all(self, items: list[WorkingHours]) -> None:
+        disruptions.refuse_removal_if_hits(*items)
+
 
 class HoursOverrideView(ChecksBookedLessons, TenantModelView):
     datamodel = TenantSQLAInterface(HoursOverride)
@@ -214,6 +217,9 @@ class HoursOverrideView(ChecksBookedLessons, TenantModelView):
 
     def pre_delete(self, item: HoursOverride) -> None:
         disruptions.refuse_removal_if_hits(item)
+
+    def pre_delete_all(self, items: list[HoursOverride]) -> None:
+        disruptions.refuse_removal_if_hits(*items)
 
 
 class TimeOffView(ChecksBookedLessons, TenantModelView):

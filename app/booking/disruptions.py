@@ -242,10 +242,11 @@ def preview(row: Change, *, actor: Membership) -> list[HitLesson]:
         db.session.rollback()
 
 
-def refuse_removal_if_hits(row: WorkingHours | HoursOverride) -> None:
-    """Removing hours can leave lessons outside them: refuse, naming the lessons."""
+def refuse_removal_if_hits(*rows: WorkingHours | HoursOverride) -> None:
+    """Removing hours can leave lessons outside them: refuse, naming the lessons (rows
+    removed together are judged together)."""
     try:
-        labels = [_lesson_label(a) for a, _ in _hit_attendees([], [row])]
+        labels = [_lesson_label(a) for a, _ in _hit_attendees([], list(rows))]
     finally:
         db.session.rollback()
     if labels:

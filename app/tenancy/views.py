@@ -187,10 +187,22 @@ class TenantModelView(PanelView, ModelView):
     @action("muldelete", "Delete", "Delete the selected rows?", "fa-trash", single=False)
     def delete_selected(self, items: list | Any):
         items = items if isinstance(items, list) else [items]
+        try:
+            self.pre_delete_all(items)
+        except ValueError as refusal:
+            self.datamodel.session.rollback()
+            flash(str(refusal), "danger")
+            return redirect(self.get_redirect())
         self.datamodel.delete_all(items)
         noun = self.item_name if len(items) == 1 else f"{len(items)} × {self.item_name.lower()}"
         flash(f"{noun} deleted.", "success")
         return redirect(self.get_redirect())
+
+    def pre_delete_all(self, items: list) -> None:
+        """Checks before a bulk delete (FAB's own skips ``pre_delete``); a ValueError refuses
+        it with its message. By default, each row's ``pre_delete``."""
+        for item in items:
+            self.pre_delete(item)
 
     # FAB's action routes fetch by primary key without the view's filters; the scoped
     # interface returns None for another school's key, which must be a 404, not a crash.

@@ -312,3 +312,31 @@ def test_hit_detection_ignores_lessons_the_change_does_not_touch(
         assert disruptions.preview(other_day, actor=clara) == []
         assert disruptions.preview(someone_else, actor=clara) == []
         assert db.session.get(AppointmentType, music.types[PIANO_30]) is not None
+
+
+def test_bulk_delete_of_hours_over_a_lesson_is_refused(
+    app, visit, music, free_slots, owner, make_students
+):
+    students = make_students(music, 1, prefix="hit")
+    day, _ = lessons_on_one_day(app, music, free_slots, students)
+    clara_hours = owner.scalars(
+        sa.text("SELECT id FROM working_hours WHERE instructor_id = :i"),
+        {"i": music.people["Clara"]},
+    ).all()
+    admin = visit("musicschool", GRACE)
+
+    response = admin.post(
+        "/workinghoursview/action_post",
+        data={"action": "muldelete", "rowid": [str(pk) for pk in clara_hours]},
+    )
+
+    assert response.status_code == 302
+    assert b"cover booked lessons" in admin.get(response.headers["Location"]).data
+    owner.expire_all()
+    assert (
+        owner.scalars(
+            sa.text("SELECT id FROM working_hours WHERE instructor_id = :i"),
+            {"i": music.people["Clara"]},
+        ).all()
+        == clara_hours
+    )

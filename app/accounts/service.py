@@ -324,6 +324,11 @@ def open_invitation(school: Organization, token: str) -> Invitation:
         )
         raise AccountProblem(f"This link has expired. {again}", 410)
     membership = _membership(school, invitation.user)
+    if membership is None and invitation.purpose == InvitationPurpose.INVITATION:
+        # The school removed the person after inviting them: the link is withdrawn with it.
+        raise AccountProblem(
+            f"This invitation was withdrawn by {school.name}. Ask them if this is a mistake.", 410
+        )
     if not invitation.user.active or (membership is not None and not membership.active):
         raise AccountProblem(
             f"Your place at {school.name} is switched off; please contact the school.", 403

@@ -189,3 +189,33 @@ def test_choosing_a_bad_password_says_why_and_keeps_the_link(admin, visit, peopl
     assert short.status_code == 400 and "8 to 128 characters" in short.data.decode()
     assert differ.status_code == 400 and "differ" in differ.data.decode()
     assert browser.get(path_of(link)).status_code == 200
+
+
+def test_removing_an_invited_person_withdraws_the_link(admin, visit, people, owner_db, mailbox):
+    email = people.new("withdrawn")
+    invite(admin, email)
+    link = link_in(only_mail_to(mailbox, email))
+    owner_db.expire_all()
+    membership_id = owner_db.scalar(
+        sa.select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(User.email == email)
+    )
+
+    removed = admin.post(f"/instructorview/delete/{membership_id}")
+    page = visit("musicschool").get(path_of(link))
+    posted = choose_password(visit("musicschool"), link, "still wants in")
+
+    assert removed.status_code == 302
+    assert page.status_code == 410 and "withdrawn" in page.data.decode()
+    assert posted.status_code == 410
+    assert password_of(owner_db, email) == "!no-password"
+    owner_db.expire_all()
+    assert (
+        owner_db.scalar(
+            sa.select(Membership.id)
+            .join(User, User.id == Membership.user_id)
+            .where(User.email == email)
+        )
+        is None
+    )

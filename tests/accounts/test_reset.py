@@ -135,3 +135,25 @@ def test_the_platform_admin_resets_on_the_platform(visit, owner_db, mailbox):
             .values(password=generate_password_hash("coursecove-demo"))
         )
         owner_db.commit()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/welcome/" + "x" * 5000,
+        "/welcome/%E2%98%83%F0%9F%8E%B9",
+        "/reset-password/" + "y" * 5000,
+    ],
+)
+def test_junk_links_are_a_clear_404_and_write_nothing(visit, path):
+    for method in ("get", "post"):
+        page = getattr(visit("musicschool"), method)(path, data={"password": "whatever 123"})
+        assert page.status_code == 404, (method, path, page.status_code)
+        assert "not valid here" in page.data.decode()
+
+
+def test_an_overlong_address_is_refused_with_a_sentence(visit, mailbox):
+    page = ask(visit("musicschool"), "a" * 300 + "@example.org")
+
+    assert page.status_code == 400 and "E-mail address" in page.data.decode()
+    assert mailbox.wait_for(1, seconds=0.3) == []

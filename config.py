@@ -121,7 +121,13 @@ class Config:
     # Lesson reminders (beat, every 15 minutes): sent this many hours before a lesson.
     REMINDER_LEAD_HOURS = int(os.environ.get("REMINDER_LEAD_HOURS", "24"))
 
-    RATELIMIT_STORAGE_URI = "memory://"
+    # Flask-Limiter keeps its counters in Redis (REDIS_URL unless set); 429s carry Retry-After.
+    # RATE_LIMITS switches the limits and the sign-in lockout (app/security/throttle.py).
+    RATE_LIMITS = True
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True  # Redis down: serve without limits rather than fail
+    RATELIMIT_KEY_PREFIX = "coursecove-limits"
 
     # Identity sync from Clerk (docs/identity-sync.md). No webhook secret: the endpoint
     # answers 503. No CLERK_ISSUER + client id: sign-in stays Flask-AppBuilder's own.
@@ -169,6 +175,8 @@ class Config:
         config.setdefault("CELERY_BROKER_URL", "")
         if not config["CELERY_BROKER_URL"]:
             config["CELERY_BROKER_URL"] = config["REDIS_URL"]
+        if not config.get("RATELIMIT_STORAGE_URI"):
+            config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
 
 
 def missing_secrets(config: dict) -> list[str]:
@@ -191,7 +199,8 @@ class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     APP_DOMAIN = "coursecove.test"
-    RATELIMIT_ENABLED = False
+    # Tests sign in hundreds of times from one address; tests/security switch limits on.
+    RATE_LIMITS = False
 
 
 class ProductionConfig(Config):

@@ -24,18 +24,23 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+# Headers an error must keep (werkzeug puts them on the exception, e.g. a lockout's wait).
+KEPT_HEADERS = ("Retry-After", "Allow", "WWW-Authenticate")
+
+
 def handle_http_error(error: HTTPException):
+    headers = [(k, v) for k, v in error.get_headers() if k in KEPT_HEADERS]
     if request.path.endswith(".ics") and error.code in (403, 404):
         # Calendar feeds: every refusal is the same short 404, whether the school, the token
         # or both are wrong, so probing tokens tells nothing about which schools exist.
         return FEED_NOT_FOUND, 404, {"Content-Type": "text/plain; charset=utf-8"}
     if _wants_json():
-        return {"error": error.name, "message": error.description}, error.code
+        return {"error": error.name, "message": error.description}, error.code, headers
     if request_ctx.url_adapter is None:
         # The Host header could not be routed at all (e.g. a label over 63 characters): the
         # layout's links cannot be built, so a plain page.
         page = f"<!doctype html><title>{error.code}</title><p>{escape(error.description)}</p>"
-        return page, error.code
+        return page, error.code, headers
     # FAB's navbar reads g.user, which FAB's own before_request may not have set yet.
     g.setdefault("user", current_user)
     page = render_template(
@@ -44,7 +49,7 @@ def handle_http_error(error: HTTPException):
         appbuilder=current_app.appbuilder,
         base_template=current_app.appbuilder.base_template,
     )
-    return page, error.code
+    return page, error.code, headers
 
 
 def _rollback() -> None:

@@ -21,6 +21,7 @@ from app.models.catalog import (
 from app.models.identity import ClerkDeletion, ClerkUser, WebhookEvent, WebhookPath, WebhookStatus
 from app.models.organization import Membership, MembershipRole, Organization, User
 from app.models.scheduling import HoursOverride, SchoolClosure, TimeOff, WorkingHours
+from app.models.sessions import SessionVersion
 
 __all__ = [
     "AppointmentType",
@@ -47,6 +48,7 @@ __all__ = [
     "Organization",
     "PasswordReset",
     "SchoolClosure",
+    "SessionVersion",
     "TenantOwned",
     "TimeOff",
     "User",

@@ -12,7 +12,15 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Before the tenancy hook, so nothing malformed reaches a query."""
-    from app.security import headers, requests
+    from app.security import headers, requests, sessions
 
     requests.init_app(app)
     headers.init_app(app)
+    sessions.init_app(app)
+
+
+def init_limits(app: Flask) -> None:
+    """After every view is registered (limits attach to blueprints)."""
+    from app.security import throttle
+
+    throttle.init_app(app)

@@ -36,6 +36,41 @@ class SchoolSecurityManager(SecurityManager):
             return g.school_roles
         return super().get_user_roles(user)
 
+    # --- sign-in: lockout, and sessions that end (app/security) ----------------------------
+
+    def load_user(self, pk):
+        """Flask-Login's loader: also refuses a cookie from an ended session."""
+        from app.security.sessions import is_current
+
+        user = super().load_user(pk)
+        if user is not None and not is_current(user.id):
+            return None
+        return user
+
+    def auth_user_db(self, username, password):
+        from app.security import throttle
+
+        throttle.refuse_if_locked(username)
+        user = super().auth_user_db(username, password)
+        if user is None:
+            throttle.record_failure(username)
+        else:
+            throttle.record_success(username)
+        return user
+
+    def reset_password(self, userid, password) -> None:
+        """A new password ends every session of that person, except the one changing it."""
+        from flask import session
+        from flask_login import current_user
+
+        from app.security.sessions import SESSION_KEY, end_all_sessions
+
+        super().reset_password(userid, password)
+        version = end_all_sessions(userid)
+        self.session.commit()
+        if current_user.is_authenticated and current_user.id == userid:
+            session[SESSION_KEY] = version
+
     def _membership_roles(self, membership) -> list:
         if membership is None:
             return []

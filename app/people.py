@@ -11,6 +11,7 @@ from flask_appbuilder.security.sqla.models import Role, User
 from werkzeug.security import generate_password_hash
 
 from app.extensions import db
+from app.tenancy import privileged
 
 # Not a hash (no "$"), so werkzeug's check_password_hash refuses it at once: password sign-in
 # is impossible, and unlike hashing a random secret it costs nothing (scrypt is ~50 ms, on
@@ -19,8 +20,27 @@ NO_PASSWORD = "!no-password"
 
 
 def has_password(user: User) -> bool:
-    """Whether password sign-in is possible for this account at all."""
-    return bool(user.password) and not user.password.startswith("!")
+    """Whether password sign-in is possible for this account at all. The hash is read on the
+    privileged connection: the application role cannot read password hashes (rls.py)."""
+    with privileged():
+        stored = db.session.scalar(sa.select(User.password).where(User.id == user.id))
+    return bool(stored) and not stored.startswith("!")
+
+
+def set_password(user: User, password: str) -> None:
+    """Store a new password (privileged: the application role cannot write hashes) and end
+    every session of the person made before it (app/security/sessions.py); the caller's
+    transaction commits both."""
+    from app.security.sessions import end_all_sessions
+
+    with privileged():
+        db.session.execute(
+            sa.update(User)
+            .where(User.id == user.id)
+            .values(password=generate_password_hash(password))
+            .execution_options(synchronize_session=False)
+        )
+    end_all_sessions(user.id)
 
 
 def normalise_email(email: str) -> str:

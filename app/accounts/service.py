@@ -18,7 +18,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from werkzeug.security import generate_password_hash
 
 from app import clock
 from app.accounts.mail import send_account_email, site_url
@@ -32,7 +31,7 @@ from app.models import (
     PasswordReset,
     User,
 )
-from app.people import add_person, find_person, has_password, normalise_email
+from app.people import add_person, find_person, has_password, normalise_email, set_password
 from app.tenancy import tenant
 
 ROLE_WORDS = {
@@ -344,7 +343,7 @@ def accept_invitation(school: Organization, invitation: Invitation, password: st
     if not has_password(user):
         if not password:
             raise AccountProblem("Choose a password.", 400)
-        user.password = generate_password_hash(password)
+        set_password(user, password)
     if _membership(school, user) is None:
         db.session.add(Membership(organization_id=school.id, user_id=user.id, role=invitation.role))
     invitation.accepted_at = clock.now()
@@ -450,7 +449,7 @@ def open_reset(school: Organization | None, token: str) -> PasswordReset:
 def complete_reset(school: Organization | None, reset: PasswordReset, password: str) -> User:
     """Set the new password; this and every other open reset link of the person is spent."""
     user = reset.user
-    user.password = generate_password_hash(password)
+    set_password(user, password)
     now = clock.now()
     for open_link in db.session.scalars(
         sa.select(PasswordReset).where(

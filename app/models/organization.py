@@ -92,8 +92,9 @@ class Membership(TenantOwned, Model):
     def account_status(self) -> str:
         """In words: has the person set up their account, or is an invitation pending?"""
         from app.models.accounts import Invitation
+        from app.people import has_password
 
-        if self.user.password and not self.user.password.startswith("!"):
+        if has_password(self.user):
             return "Signed up"
         session = object_session(self)
         pending = session.scalar(

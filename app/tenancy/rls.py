@@ -43,10 +43,68 @@ def set_app_role_password(password: str) -> str:
     return f"ALTER ROLE {APP_DB_ROLE} PASSWORD '{quoted}'"
 
 
+# What the web application's role may do on tables that are not tenant-owned. Everything
+# else is written by the privileged connection only (migrations, platform admin, webhooks,
+# tasks, sign-in's password check). A new table the web application needs that has no
+# tenant policy must be added here; tenant-owned tables (with the tenant policy) get
+# SELECT/INSERT/UPDATE/DELETE automatically.
+APP_ROLE_GRANTS: dict[str, list[str]] = {
+    "organizations": ["SELECT"],  # a school's own settings are saved privileged, see views
+    # Accounts: no password hash to read, none to overwrite (password changes are
+    # privileged); new accounts (sign-up, an admin adding a person) may be inserted.
+    "ab_user": [
+        "SELECT (id, first_name, last_name, username, active, email, last_login, login_count,"
+        " fail_login_count, created_on, changed_on, created_by_fk, changed_by_fk)",
+        "INSERT",
+        "UPDATE (first_name, last_name, last_login, login_count, fail_login_count, changed_on,"
+        " changed_by_fk)",
+    ],
+    "ab_user_role": ["SELECT"],
+    "ab_role": ["SELECT"],
+    "ab_permission": ["SELECT"],
+    "ab_view_menu": ["SELECT"],
+    "ab_permission_view": ["SELECT"],
+    "ab_permission_view_role": ["SELECT"],
+    "ab_group": ["SELECT"],
+    "ab_user_group": ["SELECT"],
+    "ab_group_role": ["SELECT"],
+    "clerk_users": ["SELECT"],  # Clerk sign-in finds the linked account
+    "session_versions": ["SELECT", "INSERT", "UPDATE"],  # sign-out ends sessions
+    # "Forgot password?" on a school's site: the link (its token hashed) is made, read, spent.
+    "password_resets": ["SELECT", "INSERT", "UPDATE"],
+}
+
+
 def grant_app_role() -> list[str]:
+    """Least privilege, recomputed from the live schema each time a migration calls it:
+    DML on every table with the tenant policy, ``APP_ROLE_GRANTS`` on the others (those
+    that exist yet), nothing on the rest."""
+    grants = " ".join(
+        f"IF to_regclass('public.{table}') IS NOT NULL THEN "
+        f"EXECUTE 'GRANT {privilege} ON {table} TO {APP_DB_ROLE}'; END IF;"
+        for table, privileges in APP_ROLE_GRANTS.items()
+        for privilege in privileges
+    )
     return [
         f"GRANT USAGE ON SCHEMA public TO {APP_DB_ROLE}",
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_DB_ROLE}",
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {APP_DB_ROLE}",
+        f"""DO $$ DECLARE tenant_table text; granted record; BEGIN
+            -- Column grants outlive a table-wide REVOKE: clear them too.
+            FOR granted IN
+                SELECT DISTINCT table_name, column_name FROM information_schema.column_privileges
+                WHERE grantee = '{APP_DB_ROLE}' AND table_schema = 'public'
+            LOOP
+                EXECUTE format('REVOKE ALL (%I) ON %I FROM {APP_DB_ROLE}',
+                               granted.column_name, granted.table_name);
+            END LOOP;
+            FOR tenant_table IN
+                SELECT tablename FROM pg_policies
+                WHERE schemaname = 'public' AND policyname = 'tenant_isolation'
+            LOOP
+                EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO {APP_DB_ROLE}',
+                               tenant_table);
+            END LOOP;
+            {grants}
+        END $$""",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_DB_ROLE}",
-        f"REVOKE ALL ON TABLE alembic_version FROM {APP_DB_ROLE}",
     ]

@@ -13,6 +13,7 @@ from flask_appbuilder.security.manager import BaseSecurityManager
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
 from app.accounts.signin import AuthDBView
+from app.tenancy.context import privileged
 
 
 class NoJsonSignIn(SecurityApi):
@@ -51,7 +52,9 @@ class SchoolSecurityManager(SecurityManager):
         from app.security import throttle
 
         throttle.refuse_if_locked(username)
-        user = super().auth_user_db(username, password)
+        # The one place sign-in reads a password hash: the application role cannot.
+        with privileged():
+            user = super().auth_user_db(username, password)
         if user is None:
             throttle.record_failure(username)
         else:
@@ -65,7 +68,8 @@ class SchoolSecurityManager(SecurityManager):
 
         from app.security.sessions import SESSION_KEY, end_all_sessions
 
-        super().reset_password(userid, password)
+        with privileged():  # the application role cannot write password hashes
+            super().reset_password(userid, password)
         version = end_all_sessions(userid)
         self.session.commit()
         if current_user.is_authenticated and current_user.id == userid:

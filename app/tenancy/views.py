@@ -8,7 +8,7 @@ school, and every add gets the current school's id. RLS underneath is the second
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
 from app.panels import PanelView
-from app.tenancy.context import current_org_id
+from app.tenancy.context import current_org_id, privileged
 
 
 class TenantSQLAInterface(SQLAInterface):
@@ -64,7 +64,11 @@ class TenantSQLAInterface(SQLAInterface):
 
     def edit(self, item: Any, commit: bool = True) -> None:
         self._require_own(item)
-        with _friendly_integrity_errors(self.session):
+        # The application role cannot write schools (least privilege, app/tenancy/rls.py):
+        # a school's own settings row, checked just above, is saved on the privileged
+        # connection.
+        saving = privileged() if self.tenant_column == "id" else nullcontext()
+        with saving, _friendly_integrity_errors(self.session):
             super().edit(item, commit)
 
     def delete(self, item: Any, commit: bool = True) -> None:

@@ -1,7 +1,7 @@
 """Session versions: signing out or changing the password ends every earlier session.
 
-Revision ID: 0007_session_versions
-Revises: 0006_calendars
+Revision ID: 0008_session_versions
+Revises: 0007_accounts
 Create Date: 2026-11-29 16:10:00
 
 Not tenant-owned: a person's sessions span schools. See app/security/sessions.py.
@@ -12,8 +12,8 @@ from alembic import op
 
 from app.tenancy.rls import grant_app_role
 
-revision = "0007_session_versions"
-down_revision = "0006_calendars"
+revision = "0008_session_versions"
+down_revision = "0007_accounts"
 branch_labels = None
 depends_on = None
 

@@ -125,7 +125,10 @@ def main() -> int:
         flush=True,
     )
 
+    # SIGINT explicitly too: a process started in the background by a non-interactive shell
+    # inherits SIGINT as ignored, and Python then installs no KeyboardInterrupt for Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         while all(child.poll() is None for child in children):
             time.sleep(0.5)

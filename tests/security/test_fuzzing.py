@@ -114,9 +114,12 @@ def a_free_start(visit, owner_db, org_ids) -> tuple[int, str]:
             AppointmentType.name == "Piano lesson (30 min)",
         )
     )
-    first = (clock.now() + timedelta(days=3)).date().isoformat()
-    slots = visit("musicschool").get(f"/api/availability?type={type_id}&from={first}").json
-    return type_id, slots["slots"][0]["start"]
+    for weeks in range(8):  # the first week with a free time (closures, holidays...)
+        first = (clock.now() + timedelta(days=3 + 7 * weeks)).date().isoformat()
+        slots = visit("musicschool").get(f"/api/availability?type={type_id}&from={first}").json
+        if slots["slots"]:
+            return type_id, slots["slots"][0]["start"]
+    pytest.fail("no free time in eight weeks")
 
 
 def test_booking_confirm_form(visit, owner_engine, new_rows_removed, a_free_start):

@@ -57,7 +57,7 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
     init_celery(app)
     account_mail.init_app()
     identity.init_app(app)
-    security.init_limits(app)  # last: limits attach to the registered blueprints
+    security.init_after_views(app)  # last: limits attach to the registered blueprints
     return app
 
 

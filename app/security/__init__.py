@@ -19,8 +19,9 @@ def init_app(app: Flask) -> None:
     sessions.init_app(app)
 
 
-def init_limits(app: Flask) -> None:
-    """After every view is registered (limits attach to blueprints)."""
-    from app.security import throttle
+def init_after_views(app: Flask) -> None:
+    """After every view is registered: limits attach to blueprints, FAB's Babel is set up."""
+    from app.security import templates, throttle
 
     throttle.init_app(app)
+    templates.init_app(app)

@@ -35,6 +35,8 @@ CASES = [
     (None, "post", "/signup", {"first_name": "A\x00", "last_name": "B", "email": "n@x.org"}),
     (None, "post", "/login/", {"username": "a\x00b", "password": "x"}),
     (None, "get", "/signup?next=/%0A/x", None),
+    # Found by the fuzzing: a typed "%" quoted in a form error broke FAB's template.
+    (ADMIN, "post", "/hoursoverrideview/add", {"location_modes": "%", "day": ""}),
 ]
 
 

@@ -64,8 +64,10 @@ class MoneyField(DecimalField):
         try:
             amount = Decimal(text)
         except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite():  # "NaN" and "Infinity" parse too
             self.data = None
-            raise ValueError("Give an amount like 55.00.") from None
+            raise ValueError("Give an amount like 55.00.")
         if amount.as_tuple().exponent < -2:
             self.data = None
             raise ValueError("Give at most two decimals, like 55.25.")

@@ -28,6 +28,8 @@ ACCOUNT_FAILURES, ACCOUNT_LOCK_S = 20, 60
 SIGN_IN_LIMIT = "10/minute;50/hour"
 PASSWORD_CHANGE_LIMIT = "10/hour"
 BOOKING_LIMIT = "30/minute;300/hour"
+# Links by mail (sign-up, "forgot password", invitations): each POST may send an e-mail.
+MAIL_LINK_LIMIT = "5/minute;30/hour"
 
 
 def limits_apply() -> bool:
@@ -111,10 +113,12 @@ def init_app(app: Flask) -> None:
         "ResetMyPasswordView": PASSWORD_CHANGE_LIMIT,
         "ResetPasswordView": PASSWORD_CHANGE_LIMIT,
         "booking": BOOKING_LIMIT,
+        "accounts": MAIL_LINK_LIMIT,
     }
     for name, limit in limits.items():
         if name in blueprints:
-            key = get_remote_address if name.startswith("Auth") else person_or_address
+            by_address = name.startswith("Auth") or name == "accounts"
+            key = get_remote_address if by_address else person_or_address
             limiter.limit(limit, methods=["POST"], key_func=key)(blueprints[name])
     if "clerk_webhooks" in blueprints:
         webhook_limit = app.config.get("WEBHOOK_RATE_LIMIT", "3000/minute")

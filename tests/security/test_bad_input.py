@@ -37,6 +37,9 @@ CASES = [
     (None, "get", "/signup?next=/%0A/x", None),
     # Found by the fuzzing: a typed "%" quoted in a form error broke FAB's template.
     (ADMIN, "post", "/hoursoverrideview/add", {"location_modes": "%", "day": ""}),
+    # Also found by the fuzzing: Decimal("NaN") has no numeric exponent.
+    (ADMIN, "post", "/instructorqualificationview/add", {"price_override": "NaN"}),
+    (ADMIN, "post", "/instructorqualificationview/add", {"price_override": "-Infinity"}),
 ]
 
 

@@ -102,6 +102,8 @@ def test_booking_posts_are_rate_limited_per_person(visit, limits_on):
     ("host", "who", "method", "path"),
     [
         ("musicschool", STUDENT, "post", "/resetmypassword/form"),
+        ("musicschool", None, "post", "/forgot-password"),
+        (None, None, "post", "/forgot-password"),
         (None, None, "post", "/api/webhooks/clerk"),
         ("musicschool", None, "get", "/api/availability?type=1"),
     ],

@@ -1,7 +1,7 @@
 """Least privilege for the web application's role.
 
-Revision ID: 0009_least_privilege
-Revises: 0008_session_versions
+Revision ID: 0010_least_privilege
+Revises: 0009_session_versions
 Create Date: 2026-11-29 16:20:00
 
 Until now the role had SELECT/INSERT/UPDATE/DELETE on every table: a school request could
@@ -14,8 +14,8 @@ from alembic import op
 
 from app.tenancy.rls import grant_app_role
 
-revision = "0009_least_privilege"
-down_revision = "0008_session_versions"
+revision = "0010_least_privilege"
+down_revision = "0009_session_versions"
 branch_labels = None
 depends_on = None
 

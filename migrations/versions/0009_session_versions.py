@@ -1,11 +1,10 @@
 """Session versions: signing out or changing the password ends every earlier session.
 
-Revision ID: 0008_session_versions
-Revises: 0007_accounts, 0007_meeting_links
+Revision ID: 0009_session_versions
+Revises: 0008_meeting_links
 Create Date: 2026-11-29 16:10:00
 
 Not tenant-owned: a person's sessions span schools. See app/security/sessions.py.
-Also joins the two 0007 branches (accounts, meeting links) into one head.
 """
 
 import sqlalchemy as sa
@@ -13,8 +12,8 @@ from alembic import op
 
 from app.tenancy.rls import grant_app_role
 
-revision = "0008_session_versions"
-down_revision = ("0007_accounts", "0007_meeting_links")
+revision = "0009_session_versions"
+down_revision = "0008_meeting_links"
 branch_labels = None
 depends_on = None
 

@@ -982,6 +982,59 @@ def cancel_booking(
     return targets
 
 
+def cancel_session(
+    booking_id: int,
+    *,
+    actor: Membership,
+    reason: str,
+    now: datetime | None = None,
+) -> list[BookingAttendee]:
+    """The instructor or the school calls off a whole lesson or class: every confirmed seat,
+    in one transaction, and each student is told. A reason is required: the students read it."""
+    now = now or clock.now()
+    if not (reason or "").strip():
+        raise BookingProblem("Please say why the lesson is cancelled; the students will read it.")
+    booking = db.session.scalar(
+        sa.select(Booking).where(Booking.organization_id == school().id, Booking.id == booking_id)
+    )
+    if booking is None or not (
+        actor.role == MembershipRole.ADMIN or booking.instructor_id == actor.id
+    ):
+        raise NotFound("There is no such booking.")
+    if not booking.is_confirmed:
+        raise BookingProblem("This booking is already cancelled.", 409)
+    if booking.ends_at <= now:
+        raise BookingProblem("This lesson is over; it can no longer be cancelled.", 409)
+    with _booking_transaction():
+        seats = list(
+            db.session.scalars(
+                sa.select(BookingAttendee).where(
+                    BookingAttendee.organization_id == booking.organization_id,
+                    BookingAttendee.booking_id == booking.id,
+                    BookingAttendee.status == CONFIRMED,
+                )
+            )
+        )
+        _lock(booking.instructor_id, *(seat.student_id for seat in seats))
+        for seat in seats:
+            db.session.refresh(seat)
+            if not seat.is_confirmed:
+                continue
+            _release_seat(seat, actor, reason.strip(), now)
+            _record(
+                booking,
+                seat,
+                actor,
+                ChangeAction.CANCELLED,
+                from_starts_at=booking.starts_at,
+                from_instructor_id=booking.instructor_id,
+                details=reason.strip(),
+            )
+    if seats:
+        _notify("cancelled", seats)
+    return seats
+
+
 def reschedule_slots(
     attendee: BookingAttendee,
     date_from_local: date,
@@ -1108,6 +1161,7 @@ __all__ = [
     "book_lesson",
     "book_series",
     "cancel_booking",
+    "cancel_session",
     "changes_together",
     "free_slots",
     "occupied_range",

@@ -11,7 +11,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from functools import partial
 from operator import itemgetter, sub
 from types import MappingProxyType
@@ -195,6 +195,14 @@ class SchoolCalendar:
 
     def qualified_instructors(self, appointment_type_id: int) -> frozenset[int]:
         return self.qualifications.get(appointment_type_id, frozenset())
+
+    def hours_on(self, instructor_id: int, day_local: date) -> tuple[tuple[time, time], ...]:
+        """The instructor's working hours on a local date (that day's override, else the
+        weekly hours in effect), as wall-clock times: what a calendar page shades."""
+        return tuple(
+            (time_of_day(w.start_wall), time_of_day(min(w.end_wall, 86399)))
+            for w in self._index.day_windows(instructor_id, day_local)
+        )
 
 
 class _Index:

@@ -91,7 +91,10 @@ class Config:
         ],
         "Instructor": [
             [r"Teaching(Portal|Schedule)View", ".*"],
-            [r"(Teaching|My teaching|My schedule|My week|My calendar feeds)", "menu_access"],
+            [
+                r"(Teaching|My teaching|My schedule|My week|My calendar feeds|My own calendar)",
+                "menu_access",
+            ],
             [r"UserInfoEditView|ResetMyPasswordView", ".*"],
             [r"UserDBModelView", "can_userinfo|resetmypassword"],
         ],
@@ -148,9 +151,18 @@ class Config:
     WEBHOOK_PROCESSING_LEASE_S = float(os.environ.get("WEBHOOK_PROCESSING_LEASE_S", "300"))
     WEBHOOK_PUBLISH_TIMEOUT_S = float(os.environ.get("WEBHOOK_PUBLISH_TIMEOUT_S", "0.25"))
     WEBHOOK_TASK_QUEUE = os.environ.get("WEBHOOK_TASK_QUEUE", "celery")
+    # Instructors' own calendars (docs/calendars.md): read by beat; never private addresses
+    # unless EXTERNAL_CALENDAR_ALLOW_PRIVATE=1 (tests, a local development calendar).
+    EXTERNAL_CALENDAR_ALLOW_PRIVATE = os.environ.get("EXTERNAL_CALENDAR_ALLOW_PRIVATE") == "1"
+    EXTERNAL_CALENDAR_TIMEOUT_S = float(os.environ.get("EXTERNAL_CALENDAR_TIMEOUT_S", "10"))
+    EXTERNAL_CALENDAR_MAX_BYTES = int(os.environ.get("EXTERNAL_CALENDAR_MAX_BYTES", "5000000"))
     CELERY_BEAT_SCHEDULE = {
         "sweep-pending-webhooks": {"task": "identity.sweep_pending_webhooks", "schedule": 30.0},
         "booking-reminders": {"task": "booking.send_lesson_reminders", "schedule": 15 * 60.0},
+        "instructor-calendars": {
+            "task": "calendars.refresh_external_calendars",
+            "schedule": float(os.environ.get("EXTERNAL_CALENDAR_REFRESH_S", "900")),
+        },
     }
 
     @classmethod

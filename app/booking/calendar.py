@@ -22,6 +22,7 @@ from app.models import (
     AppointmentType,
     Booking,
     BookingStatus,
+    BusyTime,
     HoursOverride,
     InstructorQualification,
     Membership,
@@ -90,6 +91,8 @@ class CalendarRows(NamedTuple):
     overrides: list
     time_off: list
     bookings: list
+    # From instructors' own calendars (app.calendars.busy): the core treats them as time off.
+    busy_times: list | tuple = ()
 
 
 def load_calendar(
@@ -150,13 +153,13 @@ def qualifications_query(org_id: int, instructors: list[int] | None, types: list
 def calendar_queries(
     org_id: int, time_zone: str, first: date, stop: date, instructors: list[int] | None
 ) -> CalendarRows:
-    """The four SELECTs whose rows ``build_calendar`` turns into a SchoolCalendar."""
+    """The SELECTs whose rows ``build_calendar`` turns into a SchoolCalendar."""
     zone = ZoneInfo(time_zone)
 
     def only(column):
         return sa.true() if instructors is None else column.in_(instructors)
 
-    w, o, t, c, b = WorkingHours, HoursOverride, TimeOff, SchoolClosure, Booking
+    w, o, t, c, b, busy = WorkingHours, HoursOverride, TimeOff, SchoolClosure, Booking, BusyTime
     last = stop - timedelta(days=1)
     busy_range = Range(
         local_midnight(first, zone) - _MARGIN, local_midnight(stop, zone) + _MARGIN, bounds="[)"
@@ -212,6 +215,12 @@ def calendar_queries(
             b.status == BookingStatus.CONFIRMED.value,
             b.occupied.overlaps(busy_range),
         ),
+        busy_times=sa.select(busy.instructor_id, busy.starts_at, busy.ends_at).where(
+            busy.organization_id == org_id,
+            only(busy.instructor_id),
+            busy.ends_at > busy_range.lower,
+            busy.starts_at < busy_range.upper,
+        ),
     )
 
 
@@ -264,6 +273,7 @@ def build_calendar(
         )
         for instructor_id, first_day, last_day in rows.time_off
     ]
+    time_off += [CoreTimeOff(i, starts, ends) for i, starts, ends in rows.busy_times]
     return SchoolCalendar(
         time_zone=time_zone,
         windows=windows,

@@ -8,13 +8,21 @@ from flask import current_app
 
 def register(appbuilder) -> None:
     """The calendar pages' blueprint and their menu entries (permissions: ``FAB_ROLES``)."""
-    from app.calendars import school_views, teaching_views  # noqa: F401 (their routes)
+    from app.calendars import (  # noqa: F401 (their routes and tasks register)
+        busy_views,
+        school_views,
+        tasks,
+        teaching_views,
+    )
     from app.calendars.views import bp
 
     appbuilder.add_link(
         "Booking calendar", href="/calendar/", icon="fa-calendar", category="Bookings"
     )
     appbuilder.add_link("My week", href="/teaching/week", icon="fa-calendar", category="Teaching")
+    appbuilder.add_link(
+        "My own calendar", href="/teaching/busy", icon="fa-user-clock", category="Teaching"
+    )
     appbuilder.add_link(
         "Calendar feeds", href="/calendar/subscribe", icon="fa-rss", category="Bookings"
     )

@@ -20,6 +20,8 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -263,7 +265,14 @@ def fingerprint(feed: CalendarFeed, now: datetime | None = None) -> Fingerprint:
             sa.func.max(Booking.updated_at),
             sa.func.md5(
                 sa.func.string_agg(
-                    sa.func.concat_ws(":", Booking.id, Booking.sequence, Booking.updated_at),
+                    sa.func.concat_ws(
+                        ":",
+                        Booking.id,
+                        Booking.sequence,
+                        Booking.updated_at,
+                        Booking.status,
+                        Booking.seats_taken,
+                    ),
                     aggregate_order_by(sa.literal(","), Booking.id),
                 )
             ),
@@ -295,25 +304,79 @@ def _load_options():
     )
 
 
+class _RenderedEvents:
+    """Rendered VEVENT bytes, by everything they depend on (a bounded LRU, per process).
+
+    A booking's event changes only when the booking does (``sequence``, ``updated_at``,
+    status; a seat's status for a student), so a feed whose bookings did not change is
+    assembled from here without loading or rendering a booking. Keys hold booking and seat
+    ids, so a school only ever gets its own rows' events: the rows come from its own query."""
+
+    def __init__(self, size: int):
+        self._items: OrderedDict[tuple, bytes] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: list[tuple]) -> dict[tuple, bytes]:
+        with self._lock:
+            found = {}
+            for key in keys:
+                value = self._items.get(key)
+                if value is not None:
+                    self._items.move_to_end(key)
+                    found[key] = value
+            return found
+
+    def put(self, key: tuple, value: bytes) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+RENDERED = _RenderedEvents(size=50_000)
+
+
 def render_feed(feed: CalendarFeed, base_url: str, now: datetime | None = None) -> bytes:
-    """The feed's ``VCALENDAR`` bytes (``base_url``: the school's site, for links back)."""
+    """The feed's ``VCALENDAR`` bytes (``base_url``: the school's site, for links back).
+
+    One light query lists the events and their versions; only events not rendered before
+    are loaded and rendered."""
     window = feed_window(now)
     organization = db.session.get(Organization, feed.organization_id)
-    if feed.kind == FeedKind.STUDENT:
-        events = _student_events(feed, window, base_url)
-    else:
-        bookings = db.session.scalars(
-            sa.select(Booking)
-            .where(*_booking_filter(feed, window))
-            .options(*_load_options())
-            .order_by(Booking.starts_at, Booking.id)
-        ).all()
-        events = [
-            booking_event(booking, link=_staff_link(feed, booking, base_url))
-            for booking in bookings
+    wanted = (
+        _student_versions(feed, window, base_url)
+        if feed.kind == FeedKind.STUDENT
+        else [
+            (
+                (FORMAT_VERSION, feed.kind, base_url, *version),
+                version[0],
+                None,
+            )
+            for version in db.session.execute(
+                sa.select(
+                    Booking.id,
+                    Booking.sequence,
+                    Booking.updated_at,
+                    Booking.status,
+                    Booking.seats_taken,
+                )
+                .where(*_booking_filter(feed, window))
+                .order_by(Booking.starts_at, Booking.id)
+            )
         ]
+    )
+    rendered = RENDERED.get_many([key for key, _, _ in wanted])
+    missing = [item for item in wanted if item[0] not in rendered]
+    if missing:
+        rendered.update(_render(feed, missing, base_url))
     return calendar_bytes(
-        events,
+        [rendered[key] for key, _, _ in wanted],
         method="PUBLISH",
         name=_name(feed, organization),
         description=f"Bookings at {organization.name} (times in UTC; the school is in "
@@ -323,30 +386,64 @@ def render_feed(feed: CalendarFeed, base_url: str, now: datetime | None = None) 
     )
 
 
+def _student_versions(feed: CalendarFeed, window: Window, base_url: str) -> list:
+    rows = db.session.execute(
+        sa.select(
+            Booking.id,
+            Booking.sequence,
+            Booking.updated_at,
+            Booking.status,
+            BookingAttendee.id,
+            BookingAttendee.status,
+            BookingAttendee.cancelled_at,
+        )
+        .join(Booking, Booking.id == BookingAttendee.booking_id)
+        .where(*_seat_filter(feed, window), *_booking_filter(feed, window))
+        .order_by(Booking.starts_at, BookingAttendee.id)
+    ).all()
+    # One event per session: a seat cancelled and booked again shows once, as booked.
+    chosen: dict[int, tuple] = {}
+    for row in rows:
+        kept = chosen.get(row[0])
+        if kept is None or (row[5] == CONFIRMED and kept[5] != CONFIRMED):
+            chosen[row[0]] = row
+    # Key: everything the event shows that can change (the booking's and the seat's).
+    return [(tuple(row) + (FORMAT_VERSION, base_url), row[0], row[4]) for row in chosen.values()]
+
+
+def _render(feed: CalendarFeed, missing: list, base_url: str) -> dict[tuple, bytes]:
+    booking_ids = [booking_id for _, booking_id, _ in missing]
+    bookings = {
+        booking.id: booking
+        for booking in db.session.scalars(
+            sa.select(Booking).where(Booking.id.in_(booking_ids)).options(*_load_options())
+        )
+    }
+    seats = {}
+    if feed.kind == FeedKind.STUDENT:
+        seats = {
+            seat.id: seat
+            for seat in db.session.scalars(
+                sa.select(BookingAttendee)
+                .where(BookingAttendee.id.in_([seat_id for _, _, seat_id in missing]))
+                .options(selectinload(BookingAttendee.student).selectinload(Membership.user))
+            )
+        }
+    done = {}
+    for key, booking_id, seat_id in missing:
+        booking = bookings[booking_id]
+        if seat_id is None:
+            event = booking_event(booking, link=_staff_link(feed, booking, base_url))
+        else:
+            event = booking_event(
+                booking, link=f"{base_url}/bookings/{seat_id}", seat=seats[seat_id]
+            )
+        done[key] = event.to_ical()
+        RENDERED.put(key, done[key])
+    return done
+
+
 def _staff_link(feed: CalendarFeed, booking: Booking, base_url: str) -> str:
     if feed.kind == FeedKind.INSTRUCTOR:
         return f"{base_url}/teaching/lessons/{booking.id}"
     return f"{base_url}/calendar/bookings/{booking.id}"
-
-
-def _student_events(feed: CalendarFeed, window: Window, base_url: str) -> list:
-    seats = db.session.scalars(
-        sa.select(BookingAttendee)
-        .join(Booking, Booking.id == BookingAttendee.booking_id)
-        .where(*_seat_filter(feed, window), *_booking_filter(feed, window))
-        .options(
-            selectinload(BookingAttendee.booking).options(*_load_options()),
-            selectinload(BookingAttendee.student).selectinload(Membership.user),
-        )
-        .order_by(Booking.starts_at, BookingAttendee.id)
-    ).all()
-    # One event per session: a seat cancelled and booked again shows once, as booked.
-    by_session: dict[int, BookingAttendee] = {}
-    for seat in seats:
-        kept = by_session.get(seat.booking_id)
-        if kept is None or (seat.is_confirmed and not kept.is_confirmed):
-            by_session[seat.booking_id] = seat
-    return [
-        booking_event(seat.booking, link=f"{base_url}/bookings/{seat.id}", seat=seat)
-        for seat in by_session.values()
-    ]

@@ -39,6 +39,7 @@ from app.models import Booking, BookingAttendee, BookingStatus
 PRODID = "-//CourseCove//Bookings//EN"
 UID_DOMAIN = "coursecove"
 CONFIRMED = BookingStatus.CONFIRMED.value
+_END = b"END:VCALENDAR\r\n"
 
 
 def booking_uid(booking: Booking) -> str:
@@ -88,7 +89,7 @@ def booking_event(
 
 
 def calendar_bytes(
-    events: Iterable[icalendar.Event],
+    events: Iterable[icalendar.Event | bytes],
     *,
     method: str = "PUBLISH",
     name: str,
@@ -97,6 +98,9 @@ def calendar_bytes(
     time_zone: str | None = None,
 ) -> bytes:
     """A ``VCALENDAR`` holding ``events``, as bytes ready to send.
+
+    ``events``: ``icalendar.Event`` objects, or events the library already rendered
+    (``event.to_ical()``; the feeds keep those, so an unchanged booking is not rendered again).
 
     ``method``: ``PUBLISH`` for subscription feeds, ``REQUEST`` / ``CANCEL`` for invitations.
     ``name``: the calendar's name in the app (``NAME`` and ``X-WR-CALNAME``).
@@ -119,9 +123,12 @@ def calendar_bytes(
     if refresh is not None:
         calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
         calendar.add("x-published-ttl", icalendar.vDuration(refresh))
-    for event in events:
-        calendar.add_component(event)
-    return calendar.to_ical()
+    # The library renders the calendar's own lines and each event's (folding, escaping, CRLF);
+    # the events go between them exactly as they would inside the component.
+    head = calendar.to_ical()
+    assert head.endswith(_END)
+    rendered = (event if isinstance(event, bytes) else event.to_ical() for event in events)
+    return head[: -len(_END)] + b"".join(rendered) + _END
 
 
 def _utc(moment: datetime) -> datetime:

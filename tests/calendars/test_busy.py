@@ -309,3 +309,109 @@ def test_busy_times_block_bookings_like_time_off(app, music, free_slots, owner, 
                 actor=ada,
                 notify=False,
             )
+
+
+# --- a real Celery worker ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def calendar_worker(app, database_url: str, redis_url: str):
+    """A real ``celery -A celery_worker worker`` (solo pool) that may read loopback addresses,
+    started for this module only."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
+        "EXTERNAL_CALENDAR_ALLOW_PRIVATE": "1",
+    }
+    env.pop("APP_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "celery_worker",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--hostname",
+            f"calendar-tests-{os.getpid()}@%h",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def read():
+        for line in process.stdout:
+            lines.append(line.rstrip())
+            if " ready." in line:
+                ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not ready.wait(60):
+        process.kill()
+        pytest.fail("the Celery worker did not start:\n" + "\n".join(lines[-20:]))
+    yield lines
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def test_saving_an_address_has_a_real_worker_read_it(
+    visit, music, calendar_server, owner, forget_calendars, calendar_worker, clock
+):
+    import time
+
+    # Made for this run's instant: a weekly hour from tomorrow, 10:00 UTC.
+    tomorrow = (clock.now() + timedelta(days=1)).replace(hour=10, minute=0, second=0)
+    stamp = tomorrow.strftime("%Y%m%dT%H%M%SZ")
+    calendar_server.body = "\r\n".join(
+        [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//test//EN",
+            "BEGIN:VEVENT",
+            "UID:weekly@test",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART:{stamp}",
+            f"DTEND:{(tomorrow + timedelta(hours=1)).strftime('%Y%m%dT%H%M%SZ')}",
+            "RRULE:FREQ=WEEKLY;COUNT=3",
+            "SUMMARY:Choir rehearsal",
+            "END:VEVENT",
+            "END:VCALENDAR",
+            "",
+        ]
+    ).encode()
+
+    saved = visit("musicschool", CLARA).post("/teaching/busy", data={"url": calendar_server.url()})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        calendar, busy = stored(owner, music.people["Clara"])
+        if calendar is not None and calendar.last_read_at is not None:
+            break
+        time.sleep(0.2)
+
+    assert saved.status_code == 302
+    assert calendar.last_read_at is not None, "\n".join(calendar_worker[-20:])
+    assert busy == [
+        (tomorrow + timedelta(weeks=n), tomorrow + timedelta(weeks=n, hours=1)) for n in range(3)
+    ]

@@ -102,19 +102,14 @@ def school_calendar():
     if view not in pages.VIEWS:
         raise params.BadInput("Choose a day, week or month view.")
     anchor = _day(request.args.get("date"))
-    instructors = dict(
-        db.session.execute(
-            sa.select(Membership.id, Membership.id)
-            .where(
+    people = {
+        m.id: m.full_name
+        for m in db.session.scalars(
+            sa.select(Membership).where(
                 Membership.organization_id == school.id,
                 Membership.role == MembershipRole.INSTRUCTOR,
             )
-            .order_by(Membership.id)
-        ).all()
-    )
-    people = {
-        m.id: m.full_name
-        for m in db.session.scalars(sa.select(Membership).where(Membership.id.in_(instructors)))
+        )
     }
     locations = dict(
         db.session.execute(

@@ -125,6 +125,7 @@ def test_times_are_exact_across_a_daylight_saving_change(app, visit, music, book
 
 
 def test_student_feed_holds_only_their_own_lessons(visit, music, book):
+    assert "/calendar/subscribe" in visit("musicschool", ADA).get("/bookings/").data.decode()
     _, ada_lesson = book(music, student="Ada")
     _, alan_lesson = book(music, student="Alan", slot_index=3)
     url = feed_urls(visit("musicschool", ADA))["student"][0]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from app.booking.calendar import load_calendar, local_midnight
 from app.extensions import db
-from app.models import Booking, BookingAttendee, BookingStatus, Membership
+from app.models import Booking, BookingAttendee, BookingStatus, BusyTime, Membership
 
 VIEWS = ("day", "week", "month")
 FIRST_HOUR, LAST_HOUR = 7, 21  # always shown; widened when a booking falls outside
@@ -61,11 +61,17 @@ class Day:
     entries: list[Entry] = field(default_factory=list)
     by_hour: dict[int, list[Entry]] = field(default_factory=lambda: defaultdict(list))
     working: list[tuple[time, time]] = field(default_factory=list)
+    busy: list[tuple[time, time]] = field(default_factory=list)  # from their own calendar
 
     def works_at(self, hour: int) -> bool:
         """Whether any of the instructor's hours that day touch this hour (shaded)."""
         start, end = time(hour), time(hour, 59, 59)
         return any(a <= end and b > start for a, b in self.working)
+
+    def busy_at(self, hour: int) -> bool:
+        """Whether the instructor's own calendar makes them busy during this hour."""
+        start, end = time(hour), time(hour, 59, 59)
+        return any(a <= end and b > start for a, b in self.busy)
 
 
 @dataclass
@@ -155,6 +161,7 @@ def build_grid(
     bookings: list[Booking],
     url_for_booking,
     working: dict[date, list[tuple[time, time]]] | None = None,
+    busy: list[tuple[datetime, datetime]] = (),
 ) -> Grid:
     tz = ZoneInfo(zone)
     first, stop, in_first, in_stop = view_range(view, anchor)
@@ -181,7 +188,38 @@ def build_grid(
             days[day_local].working = windows
             for start, end in windows:
                 hours.update(range(start.hour, end.hour + (1 if end.minute else 0)))
+    for busy_start, busy_end in busy:
+        begins, ends = busy_start.astimezone(tz), busy_end.astimezone(tz)
+        day_local = begins.date()
+        while day_local <= ends.date():
+            day = days.get(day_local)
+            if day is not None:
+                first_moment = begins.time() if day_local == begins.date() else time()
+                last_moment = ends.time() if day_local == ends.date() else time(23, 59, 59)
+                if last_moment > first_moment:
+                    day.busy.append((first_moment, last_moment))
+            day_local += timedelta(days=1)
     return Grid(view, first, list(days.values()), sorted(hours), zone)
+
+
+def busy_times(
+    organization_id: int, zone: str, instructor_id: int, first: date, stop: date
+) -> list[tuple[datetime, datetime]]:
+    """Busy stretches read from the instructor's own calendar, for the week's shading."""
+    tz = ZoneInfo(zone)
+    return [
+        (starts, ends)
+        for starts, ends in db.session.execute(
+            sa.select(BusyTime.starts_at, BusyTime.ends_at)
+            .where(
+                BusyTime.organization_id == organization_id,
+                BusyTime.instructor_id == instructor_id,
+                BusyTime.ends_at > local_midnight(first, tz),
+                BusyTime.starts_at < local_midnight(stop, tz),
+            )
+            .order_by(BusyTime.starts_at)
+        )
+    ]
 
 
 def working_hours(

@@ -68,6 +68,7 @@ def teaching_week():
         bookings,
         lambda booking: url_for("calendars.lesson", booking_id=booking.id),
         working=pages.working_hours(school.id, school.time_zone, me.id, first, stop),
+        busy=pages.busy_times(school.id, school.time_zone, me.id, first, stop),
     )
     return render(
         "calendars/teaching_week.html",

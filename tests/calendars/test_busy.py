@@ -4,6 +4,7 @@ a read fails, refused for private addresses, and honoured by the scheduling core
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -309,6 +310,36 @@ def test_busy_times_block_bookings_like_time_off(app, music, free_slots, owner, 
                 actor=ada,
                 notify=False,
             )
+
+
+def test_the_instructor_week_hatches_busy_hours(app, visit, music, owner, forget_calendars):
+    from app.clock import now
+
+    day = music.local(now()).date() + timedelta(days=7)
+    day -= timedelta(days=day.weekday())  # a Monday
+    starts = datetime.combine(day, datetime.min.time(), music.zone).replace(hour=15)
+    with in_school(app, music):
+        calendar = ExternalCalendar(
+            organization_id=music.id, instructor_id=music.people["Clara"], url="https://x.test/c"
+        )
+        db.session.add(calendar)
+        db.session.flush()
+        db.session.add(
+            BusyTime(
+                organization_id=music.id,
+                instructor_id=music.people["Clara"],
+                calendar_id=calendar.id,
+                starts_at=starts.astimezone(UTC),
+                ends_at=(starts + timedelta(minutes=90)).astimezone(UTC),
+            )
+        )
+        db.session.commit()
+
+    page = visit("musicschool", CLARA).get(f"/teaching/week?week={day}").data.decode()
+
+    busy_cells = re.findall(rf'data-day="{day}" data-hour="(\d+)"[^>]*data-busy', page)
+    assert busy_cells == ["15", "16"], busy_cells
+    assert "Busy in your own calendar 15:00–16:30" in page
 
 
 # --- a real Celery worker ---------------------------------------------------------------------

@@ -154,10 +154,17 @@ def _check_public(address: str, host: str) -> None:
 
 
 def _peer_address(response: requests.Response) -> str | None:
-    try:
-        return response.raw._connection.sock.getpeername()[0]
-    except (AttributeError, OSError, TypeError):
-        return None
+    """The address the response actually came from (urllib3 keeps the socket under the
+    response's file object while the body is unread)."""
+    raw = response.raw
+    for reach in (lambda: raw._connection.sock, lambda: raw._fp.fp.raw._sock):
+        try:
+            sock = reach()
+            if sock is not None:
+                return sock.getpeername()[0]
+        except (AttributeError, OSError, TypeError):
+            continue
+    return None
 
 
 def fetch(
@@ -192,8 +199,10 @@ def fetch(
         except requests.RequestException as error:
             raise CalendarProblem("The calendar's server could not be reached.") from error
         with response:
-            peer = _peer_address(response)
-            if peer is not None and not allow_private:
+            if not allow_private:
+                peer = _peer_address(response)
+                if peer is None:
+                    raise CalendarProblem("The calendar's server could not be checked.")
                 _check_public(peer, parts.hostname)
             if response.is_redirect:
                 url = urljoin(url, response.headers.get("Location", ""))

@@ -245,6 +245,21 @@ def test_private_addresses_are_never_fetched_in_production(
     assert calendar_server.requests == [], "the loopback server was never asked"
 
 
+def test_a_name_that_resolves_public_but_connects_private_is_refused(
+    app, calendar_server, monkeypatch
+):
+    """DNS rebinding: the name checked out as public, the connection went to loopback."""
+    from app.calendars import busy
+
+    monkeypatch.setitem(app.config, "EXTERNAL_CALENDAR_ALLOW_PRIVATE", False)
+    monkeypatch.setattr(busy, "_check_host", lambda host, port, allow_private: None)
+    calendar_server.serve("google.ics")
+
+    with app.app_context(), pytest.raises(CalendarProblem, match="private network"):
+        busy.fetch(calendar_server.url())
+    assert len(calendar_server.requests) <= 1, "nothing read from it"
+
+
 def test_bad_addresses_answer_400_and_write_nothing(visit, owner, forget_calendars):
     clara = visit("musicschool", CLARA)
     response = clara.post("/teaching/busy", data={"url": "file:///etc/passwd"})

@@ -143,22 +143,37 @@ class PanelView:
         self.add_title = self.add_title or f"New {lower}"
         self.edit_title = self.edit_title or f"Edit {lower}"
         self.show_title = self.show_title or noun
-        self.add_row_message = f"{noun} added."
-        self.edit_row_message = f"{noun} saved."
-        self.delete_row_message = f"{noun} deleted."
-        self.delete_integrity_error_message = (
-            f"This {lower} is still in use, so it cannot be deleted. "
-            "Untick “Active” to stop offering it instead."
-        )
+        messages = {
+            "add_row_message": f"{noun} added.",
+            "edit_row_message": f"{noun} saved.",
+            "delete_row_message": f"{noun} deleted.",
+            "delete_integrity_error_message": (
+                f"This {lower} is still in use, so it cannot be deleted. "
+                "Untick “Active” to stop offering it instead."
+            ),
+        }
+        for attribute, message in messages.items():
+            # A view may compute its own message (a read-only property): leave that alone.
+            own = getattr(type(self), attribute, None)
+            if not isinstance(own, property) or own.fset is not None:
+                setattr(self, attribute, message)
         super()._init_titles()
 
     def _init_properties(self) -> None:
         super()._init_properties()
         # Every shown column gets a readable formatter unless the view chose its own.
         self.formatters_columns = {
-            **{col: readable for col in [*self.list_columns, *self.show_columns]},
+            **{col: self._readable_for(col) for col in [*self.list_columns, *self.show_columns]},
             **self.formatters_columns,
         }
+
+    def _readable_for(self, column: str):
+        """FAB hands an enum column's raw value ("student"); read it through its enum."""
+        if column in self.datamodel.list_columns and self.datamodel.is_enum(column):
+            enum_class = self.datamodel.list_columns[column].type.enum_class
+            if enum_class is not None:
+                return lambda value: readable(enum_class(value)) if value is not None else ""
+        return readable
 
     def _init_forms(self) -> None:
         converter = PanelFormConverter(self.datamodel)

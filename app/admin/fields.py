@@ -136,10 +136,11 @@ def valid_time_zone(form, field) -> None:
         raise ValidationError("Choose a time zone such as America/New_York or Europe/London.")
 
 
-def time_zone_field(description: str = "") -> SelectField:
+def time_zone_field(description: str = "", default: str = "UTC") -> SelectField:
     return SelectField(
         "Time zone",
         choices=time_zone_choices,
+        default=default,
         validate_choice=False,  # valid_time_zone says it in words
         validators=[valid_time_zone],
         widget=Select2Widget(),

@@ -43,6 +43,7 @@ class OrganizationView(PanelView, ModelView):
     edit_columns = ["name", "subdomain", "time_zone", "contact_email", "active"]
     edit_form_extra_fields = {"time_zone": time_zone_field()}
     show_columns = list_columns
+    label_columns = {"subdomain": "Subdomain", "created_at": "Created"}
     add_form_extra_fields = {
         "time_zone": time_zone_field(),
         "admin_email": StringField(

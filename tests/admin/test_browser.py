@@ -35,7 +35,11 @@ def field(page, label: str):
 def choose(page, label: str, option: str) -> None:
     """Pick from a searchable (Select2) list: click it, type a few letters, press Enter."""
     select = field(page, label)
+    from playwright.sync_api import expect
+
     select.locator("xpath=following-sibling::span[contains(@class, 'select2')][1]").click()
+    # The list focuses its search box when it opens (panel-forms.js); type once it has.
+    expect(page.locator(".select2-container--open .select2-search__field").last).to_be_focused()
     page.keyboard.type(option)
     page.locator(".select2-results__option--highlighted", has_text=option).wait_for()
     page.keyboard.press("Enter")

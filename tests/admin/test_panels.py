@@ -177,3 +177,29 @@ def test_school_settings_offer_time_zones_to_choose_from(admin, org_ids):
 
     assert '<option selected value="America/New_York">America/New York</option>' in form
     assert 'value="Europe/London"' in form
+
+
+def test_a_persons_role_reads_as_a_word(admin, owner_db, org_ids):
+    ada = owner_db.scalar(
+        sa.select(Membership.id)
+        .join(Membership.user)
+        .where(Membership.organization_id == org_ids["musicschool"])
+        .where(Membership.role == MembershipRole.STUDENT)
+        .limit(1)
+    )
+
+    shown = visible_text(admin.get(f"/studentview/show/{ada}").data.decode())
+
+    assert "Role Student" in shown
+
+
+def test_the_platform_reads_its_schools_in_words(visit):
+    platform = visit(None, "platform@coursecove.demo")
+
+    listing = visible_text(platform.get("/organizationview/list/").data.decode())
+    form = platform.get("/organizationview/add").data.decode()
+
+    # (The platform has no school, so its times are UTC, which is right there.)
+    assert "Schools" in listing and not leaks(listing, "platform")
+    assert '<option value="Europe/London">Europe/London</option>' in form
+    assert 'name="active" type="checkbox"' in form and 'required name="active"' not in form

@@ -49,14 +49,13 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
         _register_views(appbuilder)
         db.session.commit()
 
-    from app import cli, identity
-    from app.accounts import mail as account_mail
+    from app import cli, identity, notifications
     from app.tasks import init_celery
 
     cli.init_app(app)
     init_celery(app)
-    account_mail.init_app()
     identity.init_app(app)
+    notifications.init_app(app)
     security.init_after_views(app)  # last: limits attach to the registered blueprints
     return app
 

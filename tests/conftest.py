@@ -231,7 +231,7 @@ def smtp_server(app: Flask) -> Iterator[Mailbox]:
     box = Mailbox()
     controller = Controller(box, hostname="127.0.0.1", port=free_port())
     controller.start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port)
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
     yield box
     controller.stop()
 
@@ -242,8 +242,55 @@ def mailbox(smtp_server: Mailbox) -> Mailbox:
     return smtp_server
 
 
+class Outbox:
+    """The notifications queued since the test began, sent from this process by the same
+    code the Celery worker runs (tests that need the real worker start one)."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.first_id = self._next_id()
+
+    def _next_id(self) -> int:
+        import sqlalchemy as sa
+
+        from app.models import Notification
+
+        with self.app.app_context(), privileged():
+            last = db.session.scalar(sa.select(sa.func.max(Notification.id)))
+            db.session.remove()
+        return (last or 0) + 1
+
+    def send(self) -> int:
+        """Send what was queued since the test began; the number of messages sent."""
+        import sqlalchemy as sa
+
+        from app.models import Notification
+        from app.notifications.delivery import deliver
+
+        with self.app.app_context(), privileged():
+            ids = db.session.scalars(
+                sa.select(Notification.id)
+                .where(Notification.id >= self.first_id, Notification.status == "pending")
+                .order_by(Notification.id)
+            ).all()
+            db.session.commit()
+            sent = len(deliver(ids).sent) if ids else 0
+            db.session.remove()
+        return sent
+
+
+@pytest.fixture
+def outbox(app: Flask, smtp_server: Mailbox) -> Outbox:
+    return Outbox(app)
+
+
 def body(message: Message) -> str:
-    return message.get_payload(decode=True).decode()
+    """The plain-text part of a message."""
+    part = message.get_body(("plain",)) if hasattr(message, "get_body") else None
+    part = part or message
+    if part.is_multipart():
+        part = next(p for p in part.walk() if p.get_content_type() == "text/plain")
+    return part.get_payload(decode=True).decode()
 
 
 # --- people a test creates ------------------------------------------------------------------
@@ -302,7 +349,7 @@ class LiveServer:
 
 def server_settings(app: Flask, **extra) -> dict:
     """What a server process needs to serve the test database like the session's app."""
-    keys = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SMTP_HOST", "SMTP_PORT")
+    keys = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "MAIL_SERVER", "MAIL_PORT")
     return {**{key: app.config[key] for key in keys}, **extra}
 
 

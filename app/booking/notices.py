@@ -1,12 +1,10 @@
 """Emails about bookings: confirmations, cancellations, reschedules and reminders.
 
-Sent after the booking's transaction has committed. A mail server that is down must never
-undo or fail a booking, so sending problems are logged, not raised.
+Queued in the booking's own transaction (the notification outbox); the worker sends them.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,10 +12,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.extensions import db
-from app.mail import send_mail
+from app.notifications import queue_email
 from app.models import Booking, BookingAttendee, BookingStatus, Organization
-
-log = logging.getLogger(__name__)
 
 SUBJECTS = {
     "booked": "Booking confirmed",
@@ -92,32 +88,33 @@ def _instructor_message(
     return "\n".join(lines + ["", f"— CourseCove for {organization.name}"])
 
 
-def send_booking_notices(
+def queue_booking_notices(
     event: str, attendees: list[BookingAttendee], previous_start: datetime | None = None
 ) -> None:
-    """Tell the student (and the instructor) what just happened. Never raises."""
+    """Queue what the student (and the instructor) should hear, in the caller's transaction."""
     if not attendees:
         return
-    try:
-        organization = db.session.get(Organization, attendees[0].organization_id)
-        subject = f"{SUBJECTS[event]}: {attendees[0].booking.appointment_type.name}"
-        send_mail(
-            attendees[0].student.email,
-            f"{organization.name} – {subject}",
-            _student_message(event, attendees, organization, previous_start),
-            reply_to=organization.contact_email,
-        )
-        instructors = {a.booking.instructor.email for a in attendees}
-        if event != "reminder":
-            send_mail(
-                sorted(instructors),
-                f"{organization.name} – {subject}",
-                _instructor_message(event, attendees, organization),
+    organization = db.session.get(Organization, attendees[0].organization_id)
+    subject = f"{organization.name} – {SUBJECTS[event]}: {attendees[0].booking.appointment_type.name}"
+    queue_email(
+        to=attendees[0].student.email,
+        subject=subject,
+        text=_student_message(event, attendees, organization, previous_start),
+        reply_to=organization.contact_email,
+        organization_id=organization.id,
+        kind=event,
+        attendee_id=attendees[0].id,
+    )
+    if event != "reminder":
+        for instructor in sorted({a.booking.instructor.email for a in attendees}):
+            queue_email(
+                to=instructor,
+                subject=subject,
+                text=_instructor_message(event, attendees, organization),
+                organization_id=organization.id,
+                kind=event,
+                attendee_id=attendees[0].id,
             )
-    except Exception:  # a notice must never fail the booking that already happened
-        log.exception(
-            "Could not send the %s notice for booking(s) %s", event, [a.id for a in attendees]
-        )
 
 
 def send_due_reminders(now: datetime, lead: timedelta) -> int:
@@ -152,8 +149,8 @@ def send_due_reminders(now: datetime, lead: timedelta) -> int:
                 .values(reminder_sent_at=now)
                 .returning(BookingAttendee.id)
             )
-            db.session.commit()
             if claimed is not None:
-                send_booking_notices("reminder", [db.session.get(BookingAttendee, attendee_id)])
+                queue_booking_notices("reminder", [db.session.get(BookingAttendee, attendee_id)])
                 sent += 1
+            db.session.commit()
     return sent

@@ -10,7 +10,8 @@ The exclusion constraints in the schema stay as the last guard: a ``23P01`` (ove
 ``40P01`` (deadlock) becomes ``SlotTaken``, a 409 "that time was just taken".
 
 Views and the API call these functions and render the result; they never touch a
-transaction themselves. Mail goes out after the commit (see ``app.booking.notices``).
+transaction themselves. E-mails are outbox rows written in the same transaction; a Celery
+worker sends them after the commit (see ``app.notifications``).
 """
 
 from __future__ import annotations
@@ -302,8 +303,8 @@ def _offered_but_for_bookings(
 # --- the transaction ----------------------------------------------------------------------------
 
 
-# Inside ``changes_together`` the service's writes join the caller's one transaction; their
-# notices wait here until it has committed.
+# Inside ``changes_together`` the service's writes join the caller's one transaction (their
+# e-mails too: outbox rows in that transaction).
 _together: ContextVar[list | None] = ContextVar("booking_changes_together", default=None)
 
 
@@ -320,8 +321,6 @@ def changes_together(*membership_ids: int | None) -> Iterator[None]:
             yield
     finally:
         _together.reset(token)
-    for event, attendees, context in pending:
-        _notify(event, attendees, **context)
 
 
 @contextmanager
@@ -660,13 +659,13 @@ def book_lesson(
                     series_id=None,
                     now=now,
                 )
+                if notify:
+                    _notify("booked", [attendee])
         except SlotTaken as problem:
             if problem.message == STUDENT_BUSY:
                 raise
             last_problem = problem
             continue
-        if notify:
-            _notify("booked", [attendee])
         return attendee
     if last_problem is None:
         raise SlotTaken(JUST_TAKEN)
@@ -866,8 +865,8 @@ def book_series(
             except BookingProblem as problem:
                 when = _local_label(start)
                 raise type(problem)(f"{when}: {problem.message} Nothing was booked.") from problem
-    if notify:
-        _notify("booked", attendees)
+        if notify:
+            _notify("booked", attendees)
     return attendees
 
 
@@ -964,11 +963,13 @@ def cancel_booking(
         )
     with _booking_transaction():
         _lock(attendee.student_id, *(t.booking.instructor_id for t in targets))
+        released = []
         for target in targets:
             db.session.refresh(target)
             if not target.is_confirmed:
                 continue
             _release_seat(target, actor, reason, now)
+            released.append(target)
             _record(
                 target.booking,
                 target,
@@ -978,7 +979,7 @@ def cancel_booking(
                 from_instructor_id=target.booking.instructor_id,
                 details=reason or None,
             )
-    _notify("cancelled", targets)
+        _notify("cancelled", released)
     return targets
 
 
@@ -1084,19 +1085,16 @@ def reschedule_booking(
             from_instructor_id=old_instructor,
             to_instructor_id=instructor_id,
         )
-    db.session.refresh(attendee)
-    _notify("rescheduled", [attendee], previous_start=old_start)
+        db.session.refresh(attendee)
+        _notify("rescheduled", [attendee], previous_start=old_start)
     return attendee
 
 
 def _notify(event: str, attendees: list[BookingAttendee], **context) -> None:
-    pending = _together.get()
-    if pending is not None:
-        pending.append((event, attendees, context))
-        return
-    from app.booking.notices import send_booking_notices
+    """Queue the e-mails in this transaction: they exist exactly when the change does."""
+    from app.booking.notices import queue_booking_notices
 
-    send_booking_notices(event, attendees, **context)
+    queue_booking_notices(event, attendees, **context)
 
 
 __all__ = [

@@ -30,7 +30,7 @@ def student_email(owner, rows_written):
 
 
 def test_student_signs_up_books_sees_and_cancels_a_lesson(
-    browser_site, new_page, student_email, owner, smtp_server
+    browser_site, new_page, student_email, owner, smtp_server, outbox
 ):
     from playwright.sync_api import expect
 
@@ -96,6 +96,7 @@ def test_student_signs_up_books_sees_and_cancels_a_lesson(
         .where(User.email == student_email)
     ).all()
     assert [tuple(s) for s in seats] == [("cancelled", "First lesson!")]
+    outbox.send()
     subjects = [
         m["Subject"] for m in smtp_server.wait_for(5) if student_email in m["X-Envelope-To"]
     ]

@@ -23,7 +23,7 @@ def test_beat_schedules_the_reminders(app):
 
 
 def test_lessons_within_a_day_are_reminded_once(
-    app, visit, music, free_slots, owner, mailbox, clock
+    app, visit, music, free_slots, owner, mailbox, clock, outbox
 ):
     soon = free_slots(music, PIANO_30, days_ahead=3, instructor="Clara", mode="online")[0]
     ada = visit("musicschool", "ada@musicschool.demo")
@@ -39,6 +39,7 @@ def test_lessons_within_a_day_are_reminded_once(
     with app.app_context():
         first = send_lesson_reminders()
         second = send_lesson_reminders()
+    outbox.send()
 
     reminders = [m for m in mailbox.wait_for(1) if "Reminder" in m["Subject"]]
     lesson_time = music.local(soon.start).strftime("%H:%M")

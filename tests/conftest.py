@@ -12,8 +12,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -202,12 +202,19 @@ class Mailbox:
     """Messages received by the test SMTP server."""
 
     def __init__(self) -> None:
-        self.messages: list[Message] = []
+        self.messages: list[EmailMessage] = []
         self._lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # Addresses at refused.test are refused, as a real server refuses an unknown user.
+        if address.lower().endswith("@refused.test"):
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
         with self._lock:
-            message = message_from_bytes(envelope.content)
+            message = message_from_bytes(envelope.content, policy=policy.default)
             message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
             self.messages.append(message)
         return "250 Message accepted"
@@ -216,10 +223,10 @@ class Mailbox:
         with self._lock:
             self.messages.clear()
 
-    def to(self, address: str) -> list[Message]:
+    def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if address in m["X-Envelope-To"]]
 
-    def wait_for(self, count: int, seconds: float = 5) -> list[Message]:
+    def wait_for(self, count: int, seconds: float = 5) -> list[EmailMessage]:
         deadline = time.monotonic() + seconds
         while len(self.messages) < count and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -284,13 +291,9 @@ def outbox(app: Flask, smtp_server: Mailbox) -> Outbox:
     return Outbox(app)
 
 
-def body(message: Message) -> str:
+def body(message: EmailMessage) -> str:
     """The plain-text part of a message."""
-    part = message.get_body(("plain",)) if hasattr(message, "get_body") else None
-    part = part or message
-    if part.is_multipart():
-        part = next(p for p in part.walk() if p.get_content_type() == "text/plain")
-    return part.get_payload(decode=True).decode()
+    return message.get_body(("plain",)).get_content()
 
 
 # --- people a test creates ------------------------------------------------------------------

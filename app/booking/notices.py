@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.extensions import db
-from app.notifications import queue_email
 from app.models import Booking, BookingAttendee, BookingStatus, Organization
+from app.notifications import queue_email
 
 SUBJECTS = {
     "booked": "Booking confirmed",
@@ -95,7 +95,9 @@ def queue_booking_notices(
     if not attendees:
         return
     organization = db.session.get(Organization, attendees[0].organization_id)
-    subject = f"{organization.name} – {SUBJECTS[event]}: {attendees[0].booking.appointment_type.name}"
+    subject = (
+        f"{organization.name} – {SUBJECTS[event]}: {attendees[0].booking.appointment_type.name}"
+    )
     queue_email(
         to=attendees[0].student.email,
         subject=subject,

@@ -47,9 +47,7 @@ def _lease() -> timedelta:
 def _claimable():
     return sa.or_(
         sa.and_(Notification.status == PENDING, Notification.next_attempt_at <= sa.func.now()),
-        sa.and_(
-            Notification.status == SENDING, Notification.claimed_at < sa.func.now() - _lease()
-        ),
+        sa.and_(Notification.status == SENDING, Notification.claimed_at < sa.func.now() - _lease()),
     )
 
 
@@ -209,10 +207,7 @@ def sweep(limit: int = 20_000) -> int:
 def deliver_pending(limit: int = 20_000) -> DeliveryReport:
     """Send every due notification in this process (``flask notifications send``, tests)."""
     ids = db.session.scalars(
-        sa.select(Notification.id)
-        .where(_claimable())
-        .order_by(Notification.id)
-        .limit(limit)
+        sa.select(Notification.id).where(_claimable()).order_by(Notification.id).limit(limit)
     ).all()
     db.session.commit()
     return deliver(ids) if ids else DeliveryReport()

@@ -1,7 +1,7 @@
 """Notifications: the e-mail outbox, planned lesson reminders and their settings.
 
-Revision ID: 0005_notifications
-Revises: 0004_merge
+Revision ID: 0006_notifications
+Revises: 0005_booking_sequence
 
 ``notifications`` may belong to no school (platform account e-mails), so its Row-Level
 Security policy compares ``organization_id IS NOT DISTINCT FROM`` the current school: a
@@ -13,8 +13,8 @@ from alembic import op
 
 from app.tenancy.rls import CURRENT_ORG, enable_tenant_rls, grant_app_role
 
-revision = "0005_notifications"
-down_revision = "0004_merge"
+revision = "0006_notifications"
+down_revision = "0005_booking_sequence"
 branch_labels = None
 depends_on = None
 
@@ -58,7 +58,10 @@ def upgrade():
         sa.Column("raw_message", sa.LargeBinary(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         sa.CheckConstraint(
             "status IN ('pending', 'sending', 'sent', 'failed')", name="notifications_status_valid"

@@ -68,6 +68,7 @@ class Config:
                 ".*",
             ],
             [r"SchoolSettingsView", "can_(list|show|edit)"],
+            [r"SchoolNotificationView", "can_(list|show)"],
             [r"(AppointmentType|Location|InstructorQualification)Api", ".*"],
             [
                 r"(Booking|BookingChange|WorkingHours|WeeklyHours|HoursOverride|TimeOff"
@@ -83,7 +84,7 @@ class Config:
             ],
             [
                 r"(Appointment setup|School|People|Locations|Appointment types|Qualifications"
-                r"|Instructors|Students|Administrators|Settings)",
+                r"|Instructors|Students|Administrators|Settings|E-mails)",
                 "menu_access",
             ],
             [r"UserInfoEditView|ResetMyPasswordView", ".*"],
@@ -161,7 +162,7 @@ class Config:
     WEBHOOK_TASK_QUEUE = os.environ.get("WEBHOOK_TASK_QUEUE", "celery")
     CELERY_BEAT_SCHEDULE = {
         "sweep-pending-webhooks": {"task": "identity.sweep_pending_webhooks", "schedule": 30.0},
-        "booking-reminders": {"task": "booking.send_lesson_reminders", "schedule": 15 * 60.0},
+        "lesson-reminders": {"task": "notifications.queue_due_reminders", "schedule": 60.0},
         "sweep-notifications": {"task": "notifications.sweep", "schedule": 30.0},
     }
 

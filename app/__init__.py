@@ -64,6 +64,7 @@ def _register_views(appbuilder) -> None:
     from app import accounts, booking, calendars
     from app.admin import views as admin_views
     from app.identity import views as identity_views
+    from app.notifications import views as notification_views
     from app.platform import views as platform_views
     from app.portal import views as portal_views
 
@@ -74,3 +75,4 @@ def _register_views(appbuilder) -> None:
     calendars.register(appbuilder)
     identity_views.register(appbuilder)
     accounts.register(appbuilder)
+    notification_views.register(appbuilder)

@@ -46,6 +46,8 @@ from app.models import (
     Organization,
 )
 from app.models.booking import occupied_range
+from app.notifications import reminders
+from app.notifications.booking import queue_booking_emails
 from app.scheduling import (
     MAX_SERIES_LESSONS,
     Refusal,
@@ -639,8 +641,11 @@ def book_lesson(
     address: str | None = None,
     now: datetime | None = None,
     notify: bool = True,
+    student_time_zone: str | None = None,
 ) -> BookingAttendee:
-    """Book one lesson (or a seat in a group class) and send the confirmation."""
+    """Book one lesson (or a seat in a group class); its e-mails and reminders are written
+    in the same transaction. ``student_time_zone``: the zone the student's browser reports
+    (kept on their membership when they book for themselves; their e-mails use it)."""
     now = now or clock.now()
     appointment_type, candidates = _prepare(choice, student, now, address=address)
     last_problem: BookingProblem | None = None
@@ -659,6 +664,8 @@ def book_lesson(
                     series_id=None,
                     now=now,
                 )
+                _remember_zone(student, actor, student_time_zone)
+                reminders.plan([attendee], now)
                 if notify:
                     _notify("booked", [attendee])
         except SlotTaken as problem:
@@ -818,6 +825,7 @@ def book_series(
     address: str | None = None,
     now: datetime | None = None,
     notify: bool = True,
+    student_time_zone: str | None = None,
 ) -> list[BookingAttendee]:
     """Book the weeks the student accepted after the preview, all or none."""
     now = now or clock.now()
@@ -865,6 +873,8 @@ def book_series(
             except BookingProblem as problem:
                 when = _local_label(start)
                 raise type(problem)(f"{when}: {problem.message} Nothing was booked.") from problem
+        _remember_zone(student, actor, student_time_zone)
+        reminders.plan(attendees, now)
         if notify:
             _notify("booked", attendees)
     return attendees
@@ -925,9 +935,9 @@ def _release_seat(
             cancellation_reason=sa.case(
                 (Booking.seats_taken <= 1, reason), else_=Booking.cancellation_reason
             ),
-            sequence=sa.case(
-                (Booking.seats_taken <= 1, Booking.sequence + 1), else_=Booking.sequence
-            ),
+            # The session's event changed either way (cancelled, or one student fewer):
+            # calendar apps take an invitation only with a higher SEQUENCE.
+            sequence=Booking.sequence + 1,
         )
     )
 
@@ -979,6 +989,7 @@ def cancel_booking(
                 from_instructor_id=target.booking.instructor_id,
                 details=reason or None,
             )
+        reminders.cancel([t.id for t in released], now, "the booking was cancelled")
         _notify("cancelled", released)
     return targets
 
@@ -1073,7 +1084,6 @@ def reschedule_booking(
             attendee.cancelled_at = attendee.cancelled_by_id = None
             attendee.cancellation_reason = None
         attendee.during = Range(new_start, new_end, bounds="[)")
-        attendee.reminder_sent_at = None
         db.session.flush()
         _record(
             new_session,
@@ -1086,15 +1096,20 @@ def reschedule_booking(
             to_instructor_id=instructor_id,
         )
         db.session.refresh(attendee)
+        reminders.cancel([attendee.id], now, "the lesson was moved")
+        reminders.plan([attendee], now)
         _notify("rescheduled", [attendee], previous_start=old_start)
     return attendee
 
 
 def _notify(event: str, attendees: list[BookingAttendee], **context) -> None:
     """Queue the e-mails in this transaction: they exist exactly when the change does."""
-    from app.booking.notices import queue_booking_notices
+    queue_booking_emails(event, attendees, **context)
 
-    queue_booking_notices(event, attendees, **context)
+
+def _remember_zone(student: Membership, actor: Membership, time_zone: str | None) -> None:
+    if time_zone and actor.id == student.id and student.time_zone != time_zone:
+        student.time_zone = time_zone
 
 
 __all__ = [

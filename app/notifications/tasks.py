@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 
-from app.notifications import delivery
+from app import clock
+from app.notifications import delivery, reminders
 from app.notifications.outbox import SEND_TASK
 from app.tasks import celery_app
 from app.tenancy import privileged
@@ -35,3 +36,18 @@ def sweep_notifications() -> int:
     """Beat, every 30 s: publish rows never published, overdue, or left by a dead worker."""
     with privileged():
         return delivery.sweep()
+
+
+@celery_app.task(name="notifications.queue_due_reminders", ignore_result=True)
+def queue_due_reminders() -> int:
+    """Beat, every minute: claim the reminders now due and write their e-mails."""
+    with privileged():
+        report = reminders.queue_due(clock.now())
+    log.info(
+        "Reminders: %d queued, %d skipped, %d cancelled %s",
+        report.queued,
+        report.skipped,
+        report.cancelled,
+        report.notes or "",
+    )
+    return report.queued

@@ -30,6 +30,8 @@ def upgrade():
         sa.Column("lesson_reminders", sa.Boolean(), nullable=False, server_default=sa.true()),
     )
     op.add_column("memberships", sa.Column("time_zone", sa.String(64), nullable=True))
+    # Reminders are rows of their own now (booking_reminders), one per seat x offset x time.
+    op.drop_column("booking_attendees", "reminder_sent_at")
 
     op.create_table(
         "notifications",
@@ -150,6 +152,10 @@ def upgrade():
 def downgrade():
     op.drop_table("booking_reminders")
     op.drop_table("notifications")
+    op.add_column(
+        "booking_attendees",
+        sa.Column("reminder_sent_at", sa.DateTime(timezone=True), nullable=True),
+    )
     op.drop_column("memberships", "time_zone")
     op.drop_column("memberships", "lesson_reminders")
     op.drop_column("appointment_types", "reminder_hours")

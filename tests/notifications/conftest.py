@@ -17,8 +17,19 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Notification
+from app.models import Membership, Notification
 from app.tenancy import privileged
+from tests.booking.conftest import (  # noqa: F401 (the booking tests' fixtures, shared)
+    ensemble,
+    free_slots,
+    make_students,
+    music,
+    owner,
+    rows_written,
+    schools,
+    weekly_free_slot,
+    yoga,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "notify-tests"
@@ -218,3 +229,18 @@ def black_hole() -> Iterator[BlackHole]:
     hole = BlackHole()
     yield hole
     hole.close()
+
+
+@pytest.fixture(autouse=True)
+def people_as_found(app) -> Iterator[None]:
+    """Tests here set people's time zones and reminder choices; put them back."""
+
+    def reset() -> None:
+        with app.app_context(), privileged():
+            db.session.execute(sa.update(Membership).values(time_zone=None, lesson_reminders=True))
+            db.session.commit()
+            db.session.remove()
+
+    reset()
+    yield
+    reset()

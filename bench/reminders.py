@@ -194,9 +194,7 @@ def counts(app) -> dict:
     with app.app_context(), privileged():
         reminders = dict(
             db.session.execute(
-                sa.select(BookingReminder.status, sa.func.count()).group_by(
-                    BookingReminder.status
-                )
+                sa.select(BookingReminder.status, sa.func.count()).group_by(BookingReminder.status)
             ).all()
         )
         notifications = dict(
@@ -228,8 +226,13 @@ def counts(app) -> dict:
 def run(args: argparse.Namespace) -> dict:
     from aiosmtpd.controller import Controller
 
-    from app.local_engines import create_database, free_port, postgres_url, start_postgres
-    from app.local_engines import start_redis
+    from app.local_engines import (
+        create_database,
+        free_port,
+        postgres_url,
+        start_postgres,
+        start_redis,
+    )
 
     workdir = Path(tempfile.mkdtemp(prefix="coursecove-bench-reminders-"))
     engines, children = [], []
@@ -325,9 +328,7 @@ def run(args: argparse.Namespace) -> dict:
         time.sleep(args.worker_start_s)  # the worker takes its place on the queue
         log.info("two beat runs racing…")
         started = time.monotonic()
-        beats = [
-            spawn(f"beat{n}", [sys.executable, __file__, "--beat-run"]) for n in range(2)
-        ]
+        beats = [spawn(f"beat{n}", [sys.executable, __file__, "--beat-run"]) for n in range(2)]
         deadline = started + args.timeout
         while time.monotonic() < deadline and smtp.total() < planned:
             time.sleep(0.2)

@@ -37,9 +37,9 @@ from app.models import (
     MembershipRole,
     Organization,
 )
-from app.panels import colour_swatch
 from app.notifications import reminders
 from app.notifications.reminders import valid_reminder_hours
+from app.panels import colour_swatch
 from app.tenancy import current_org, current_org_id
 from app.tenancy.views import TenantModelView, TenantSQLAInterface
 

@@ -22,6 +22,7 @@ from flask import current_app, render_template
 from app import clock
 from app.calendars.ical import booking_event, calendar_bytes
 from app.extensions import db
+from app.mail import sender_address
 from app.models import (
     BookingAttendee,
     LocationMode,
@@ -132,7 +133,7 @@ def _invitation(
             seat=None if staff else attendee,
             stamp=clock.now(),
         )
-        organizer = organization.contact_email or _sender_address()
+        organizer = organization.contact_email or sender_address()
         item.add("organizer", f"mailto:{organizer}", parameters={"CN": organization.name})
         item.add(
             "attendee",
@@ -145,12 +146,6 @@ def _invitation(
         method = "CANCEL" if all(not a.booking.is_confirmed for a in attendees) else "REQUEST"
     ics = calendar_bytes(events, method=method, name=organization.name).decode()
     return ics, method
-
-
-def _sender_address() -> str:
-    from email.utils import parseaddr
-
-    return parseaddr(current_app.config["MAIL_FROM"])[1]
 
 
 def _queue(
@@ -202,6 +197,7 @@ def queue_booking_emails(
     attendees: Sequence[BookingAttendee],
     *,
     previous_start: datetime | None = None,
+    organization: Organization | None = None,
 ) -> list[Notification]:
     """Queue the e-mails about ``event`` for these seats (one student's) in the caller's
     transaction: one to the student, one to each instructor concerned (not for reminders)."""
@@ -210,7 +206,8 @@ def queue_booking_emails(
     if event == "cancelled":
         for attendee in attendees:
             db.session.refresh(attendee.booking)  # seats, status, sequence: Core updates
-    organization = db.session.get(Organization, attendees[0].organization_id)
+    if organization is None:
+        organization = db.session.get(Organization, attendees[0].organization_id)
     queued = [
         _queue(
             event,

@@ -15,6 +15,7 @@ import smtplib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from email.policy import compat32
 
 import sqlalchemy as sa
 from flask import current_app
@@ -25,6 +26,9 @@ from app.models import Notification, NotificationStatus
 from app.notifications.outbox import publish
 
 log = logging.getLogger(__name__)
+
+# smtplib sends bytes as they are: the message must already have CRLF line ends.
+SMTP_LINES = compat32.clone(linesep="\r\n")
 
 PENDING = NotificationStatus.PENDING.value
 SENDING = NotificationStatus.SENDING.value
@@ -51,9 +55,24 @@ def _claimable():
     )
 
 
-def claim(ids: Sequence[int]) -> list[Notification]:
+@dataclass(frozen=True)
+class Claimed:
+    """What sending one row needs, read once: commits never make the ORM reload it."""
+
+    id: int
+    attempts: int
+    recipient: str
+    subject: str
+    text_body: str
+    html_body: str | None
+    reply_to: str | None
+    calendar: str | None
+    calendar_method: str | None
+
+
+def claim(ids: Sequence[int]) -> list[Claimed]:
     """Take the rows that are still to be sent; commit, so the claim outlives this process."""
-    claimed = db.session.scalars(
+    rows = db.session.execute(
         sa.update(Notification)
         .where(Notification.id.in_(list(ids)), _claimable())
         .values(
@@ -61,25 +80,30 @@ def claim(ids: Sequence[int]) -> list[Notification]:
             claimed_at=sa.func.now(),
             attempts=Notification.attempts + 1,
         )
-        .returning(Notification.id)
+        .returning(
+            Notification.id,
+            Notification.attempts,
+            Notification.recipient,
+            Notification.subject,
+            Notification.text_body,
+            Notification.html_body,
+            Notification.reply_to,
+            Notification.calendar,
+            Notification.calendar_method,
+        )
+        .execution_options(synchronize_session=False)
     ).all()
     db.session.commit()
-    if not claimed:
-        return []
-    return list(
-        db.session.scalars(
-            sa.select(Notification).where(Notification.id.in_(claimed)).order_by(Notification.id)
-        )
-    )
+    return sorted((Claimed(*row) for row in rows), key=lambda row: row.id)
 
 
-def message_id(notification: Notification) -> str:
+def message_id(notification_id: int) -> str:
     """Stable per notification: a resend after a crash carries the same Message-ID."""
     domain = current_app.config["APP_DOMAIN"].split(":")[0] or "coursecove"
-    return f"<notification-{notification.id}@{domain}>"
+    return f"<notification-{notification_id}@{domain}>"
 
 
-def render(notification: Notification):
+def render(notification: Claimed | Notification):
     invitation = (
         Invitation(notification.calendar, notification.calendar_method or "REQUEST")
         if notification.calendar
@@ -92,7 +116,7 @@ def render(notification: Notification):
         html=notification.html_body,
         invitation=invitation,
         reply_to=notification.reply_to,
-        message_id=message_id(notification),
+        message_id=message_id(notification.id),
     )
 
 
@@ -108,16 +132,16 @@ def deliver(ids: Sequence[int]) -> DeliveryReport:
         with open_transport() as transport:
             while remaining:
                 notification = remaining[0]
-                message = render(notification)
+                message = render(notification).as_bytes(policy=SMTP_LINES)
                 try:
-                    transport.send(message)
+                    transport.send(notification.recipient, message)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as error:
                     # This recipient or message only: the connection is still good.
                     remaining.pop(0)
                     _failed_attempt([notification], error, report)
                     continue
                 remaining.pop(0)
-                _mark_sent(notification, transport.name, message, report)
+                _mark_sent(notification.id, transport.name, message, report)
     except (OSError, smtplib.SMTPException) as error:
         _failed_attempt(remaining, error, report)
     for delay, retry_ids in report.retrying.items():
@@ -125,17 +149,21 @@ def deliver(ids: Sequence[int]) -> DeliveryReport:
     return report
 
 
-def _mark_sent(notification: Notification, transport: str, message, report) -> None:
+def _mark_sent(notification_id: int, transport: str, message: bytes, report) -> None:
     values = {"status": SENT, "sent_at": sa.func.now(), "transport": transport, "last_error": None}
     if transport == "outbox":
-        values["raw_message"] = message.as_bytes()
+        values["raw_message"] = message
+    # Without waiting for the disk: a worker that dies after this commit has it on record;
+    # only a database crash could lose the last few marks (and re-send those messages).
+    db.session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
     db.session.execute(
         sa.update(Notification)
-        .where(Notification.id == notification.id, Notification.status == SENDING)
+        .where(Notification.id == notification_id, Notification.status == SENDING)
         .values(**values)
+        .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    report.sent.append(notification.id)
+    report.sent.append(notification_id)
 
 
 def _backoff_seconds(attempts: int) -> float:
@@ -149,7 +177,7 @@ def _describe(error: BaseException) -> str:
 
 
 def _failed_attempt(
-    notifications: Iterable[Notification], error: BaseException, report: DeliveryReport
+    notifications: Iterable[Claimed], error: BaseException, report: DeliveryReport
 ) -> None:
     max_attempts = int(current_app.config["MAIL_MAX_ATTEMPTS"])
     for notification in notifications:

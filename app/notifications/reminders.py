@@ -341,21 +341,33 @@ def queue_batch(now: datetime, limit: int, report: BeatReport) -> int:
         db.session.commit()
         return 0
     superseded = _closer_ones_due(reminders, now)
+    schools = {
+        school.id: school
+        for school in db.session.scalars(
+            sa.select(Organization).where(
+                Organization.id.in_({r.organization_id for r in reminders})
+            )
+        )
+    }
     sending = []
-    for reminder in reminders:
-        reason = _decide(reminder, superseded, now)
-        if reason is None:
-            sending.append((reminder, queue_booking_emails("reminder", [reminder.attendee])[0]))
-            report.queued += 1
-            continue
-        status, note = reason.split(": ", 1)
-        reminder.status = CANCELLED if status == "cancelled" else SKIPPED
-        reminder.note = note
-        report.count(note)
-        if status == "cancelled":
-            report.cancelled += 1
-        else:
-            report.skipped += 1
+    with db.session.no_autoflush:  # one flush for the whole batch, not one per e-mail
+        for reminder in reminders:
+            reason = _decide(reminder, superseded, now)
+            if reason is None:
+                emails = queue_booking_emails(
+                    "reminder", [reminder.attendee], organization=schools[reminder.organization_id]
+                )
+                sending.append((reminder, emails[0]))
+                report.queued += 1
+                continue
+            status, note = reason.split(": ", 1)
+            reminder.status = CANCELLED if status == "cancelled" else SKIPPED
+            reminder.note = note
+            report.count(note)
+            if status == "cancelled":
+                report.cancelled += 1
+            else:
+                report.skipped += 1
     db.session.flush()
     for reminder, notification in sending:
         reminder.notification_id = notification.id

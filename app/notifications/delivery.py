@@ -128,42 +128,46 @@ def deliver(ids: Sequence[int]) -> DeliveryReport:
     if not rows:
         return report
     remaining = list(rows)
-    try:
-        with open_transport() as transport:
-            while remaining:
-                notification = remaining[0]
-                message = render(notification).as_bytes(policy=SMTP_LINES)
-                try:
-                    transport.send(notification.recipient, message)
-                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as error:
-                    # This recipient or message only: the connection is still good.
+    # One connection of its own marks each message sent right after the server took it:
+    # a commit per message (a worker that dies loses at most the message in flight), without
+    # waiting for the disk (only a database crash could lose the last few marks).
+    with db.engine.connect() as marks:
+        marks.exec_driver_sql("SET synchronous_commit TO OFF")
+        try:
+            with open_transport() as transport:
+                while remaining:
+                    notification = remaining[0]
+                    message = render(notification).as_bytes(policy=SMTP_LINES)
+                    try:
+                        transport.send(notification.recipient, message)
+                    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as error:
+                        # This recipient or message only: the connection is still good.
+                        remaining.pop(0)
+                        _failed_attempt([notification], error, report)
+                        continue
                     remaining.pop(0)
-                    _failed_attempt([notification], error, report)
-                    continue
-                remaining.pop(0)
-                _mark_sent(notification.id, transport.name, message, report)
-    except (OSError, smtplib.SMTPException) as error:
-        _failed_attempt(remaining, error, report)
+                    _mark_sent(marks, notification.id, transport.name, message)
+                    report.sent.append(notification.id)
+        except (OSError, smtplib.SMTPException) as error:
+            _failed_attempt(remaining, error, report)
+        finally:
+            marks.exec_driver_sql("RESET synchronous_commit")
+            marks.commit()
     for delay, retry_ids in report.retrying.items():
         publish(retry_ids, countdown=delay)
     return report
 
 
-def _mark_sent(notification_id: int, transport: str, message: bytes, report) -> None:
+def _mark_sent(marks: sa.Connection, notification_id: int, transport: str, message: bytes) -> None:
     values = {"status": SENT, "sent_at": sa.func.now(), "transport": transport, "last_error": None}
     if transport == "outbox":
         values["raw_message"] = message
-    # Without waiting for the disk: a worker that dies after this commit has it on record;
-    # only a database crash could lose the last few marks (and re-send those messages).
-    db.session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
-    db.session.execute(
-        sa.update(Notification)
+    marks.execute(
+        sa.update(Notification.__table__)
         .where(Notification.id == notification_id, Notification.status == SENDING)
         .values(**values)
-        .execution_options(synchronize_session=False)
     )
-    db.session.commit()
-    report.sent.append(notification_id)
+    marks.commit()
 
 
 def _backoff_seconds(attempts: int) -> float:

@@ -375,7 +375,7 @@ def queue_batch(now: datetime, limit: int, report: BeatReport) -> int:
     return len(reminders)
 
 
-def queue_due(now: datetime, *, batch: int = 500, budget_s: float = 50.0) -> BeatReport:
+def queue_due(now: datetime, *, batch: int = 200, budget_s: float = 50.0) -> BeatReport:
     """Beat: claim and queue every due reminder, batch by batch, within ``budget_s``."""
     report = BeatReport()
     started = time.monotonic()

@@ -192,7 +192,11 @@ def test_worker_killed_mid_send_is_retaken_after_its_lease_and_sent_once(
 def test_outbox_backend_keeps_the_whole_message_and_sends_nothing(
     app, monkeypatch, mailbox, notification_row
 ):
+    from app.local_engines import free_port
+
     monkeypatch.setitem(app.config, "MAIL_BACKEND", "outbox")
+    # Not published: this module's worker (which sends over SMTP) must not take it first.
+    monkeypatch.setitem(app.config, "CELERY_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")
     notification_id = queue(app, "Kept locally", to="local@example.org")
 
     with app.app_context(), privileged():

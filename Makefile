@@ -36,3 +36,4 @@ lint: install
 bench: install
 	$(PY) bench/availability.py
 	$(PY) bench/webhooks.py
+	$(PY) bench/reminders.py

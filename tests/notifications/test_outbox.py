@@ -92,13 +92,15 @@ def test_a_school_queues_only_for_itself_and_sees_only_its_rows(app, org_ids):
 
 
 def test_smtp_down_leaves_the_row_pending_with_the_error_and_a_later_attempt(
-    app, monkeypatch, mailbox, notification_row
+    app, monkeypatch, mailbox, notification_row, owner_engine
 ):
     from app.local_engines import free_port
 
     monkeypatch.setitem(app.config, "CELERY_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")
     notification_id = queue(app, "Mail server down")  # the publish fails too: no worker
     monkeypatch.setitem(app.config, "MAIL_PORT", free_port())  # nobody listens there
+    with owner_engine.connect() as conn:  # backoff runs on the database's clock
+        before = conn.scalar(sa.select(sa.func.now()))
 
     with app.app_context(), privileged():
         report = deliver([notification_id])
@@ -108,7 +110,8 @@ def test_smtp_down_leaves_the_row_pending_with_the_error_and_a_later_attempt(
     assert report.sent == [] and sum(len(v) for v in report.retrying.values()) == 1
     assert (row["status"], row["attempts"]) == ("pending", 1)
     assert "ConnectionRefusedError" in row["last_error"]
-    assert row["next_attempt_at"] > row["created_at"]
+    backoff = float(app.config["MAIL_RETRY_BASE_S"])
+    assert (row["next_attempt_at"] - before).total_seconds() >= backoff
 
 
 def test_refused_recipient_is_retried_with_backoff_then_failed(

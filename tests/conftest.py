@@ -199,11 +199,17 @@ def org_ids(app: Flask) -> dict[str, int]:
 
 
 class Mailbox:
-    """Messages received by the test SMTP server."""
+    """Messages received by the test SMTP server.
+
+    Through the ``mailbox`` fixture, reading (``to``, ``wait_for``) first sends, in this
+    process, the e-mails the test queued: the worker's own code (``Outbox.send``), so tests
+    of pages that mail need no worker. ``tests/notifications`` reads without it and runs a
+    real worker."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self._lock = threading.Lock()
+        self.before_reading = None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         # Addresses at refused.test are refused, as a real server refuses an unknown user.
@@ -223,10 +229,16 @@ class Mailbox:
         with self._lock:
             self.messages.clear()
 
+    def _send_queued(self) -> None:
+        if self.before_reading is not None:
+            self.before_reading()
+
     def to(self, address: str) -> list[EmailMessage]:
+        self._send_queued()
         return [m for m in self.messages if address in m["X-Envelope-To"]]
 
     def wait_for(self, count: int, seconds: float = 5) -> list[EmailMessage]:
+        self._send_queued()
         deadline = time.monotonic() + seconds
         while len(self.messages) < count and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -244,9 +256,11 @@ def smtp_server(app: Flask) -> Iterator[Mailbox]:
 
 
 @pytest.fixture
-def mailbox(smtp_server: Mailbox) -> Mailbox:
+def mailbox(smtp_server: Mailbox, outbox) -> Iterator[Mailbox]:
     smtp_server.clear()
-    return smtp_server
+    smtp_server.before_reading = outbox.send
+    yield smtp_server
+    smtp_server.before_reading = None
 
 
 class Outbox:

@@ -45,6 +45,14 @@ SETTINGS = {
 }
 
 
+@pytest.fixture
+def mailbox(smtp_server):
+    """What reached the SMTP server, nothing sent on reading: here a real worker sends, or
+    the test calls ``outbox.send()`` itself."""
+    smtp_server.clear()
+    return smtp_server
+
+
 @pytest.fixture(autouse=True)
 def mail_settings(app, monkeypatch, smtp_server) -> None:
     for key, value in SETTINGS.items():

@@ -1,7 +1,7 @@
 """Notifications: the e-mail outbox, planned lesson reminders and their settings.
 
-Revision ID: 0007_notifications
-Revises: 0006_calendars
+Revision ID: 0008_notifications
+Revises: 0007_accounts
 
 ``notifications`` may belong to no school (platform account e-mails), so its Row-Level
 Security policy compares ``organization_id IS NOT DISTINCT FROM`` the current school: a
@@ -13,8 +13,8 @@ from alembic import op
 
 from app.tenancy.rls import CURRENT_ORG, enable_tenant_rls, grant_app_role
 
-revision = "0007_notifications"
-down_revision = "0006_calendars"
+revision = "0008_notifications"
+down_revision = "0007_accounts"
 branch_labels = None
 depends_on = None
 

@@ -89,9 +89,7 @@ def _lesson(
     booking = attendee.booking
     zone = recipient.time_zone
     own_zone = zone if zone and zone != organization.time_zone else None
-    view = f"/bookings/{attendee.id}"
-    if staff:
-        view = "/teaching/schedule" if recipient.role.value == "instructor" else view
+    view = f"/bookings/{attendee.id}"  # the student's and their instructor's page alike
     return Lesson(
         title=booking.appointment_type.name,
         instructor=booking.instructor.full_name,

@@ -83,8 +83,6 @@ def _lesson(
     attendee: BookingAttendee,
     organization: Organization,
     recipient: Membership,
-    *,
-    staff: bool,
 ) -> Lesson:
     booking = attendee.booking
     zone = recipient.time_zone
@@ -155,7 +153,7 @@ def _queue(
     staff: bool,
     previous_start: datetime | None,
 ) -> Notification:
-    lessons = [_lesson(a, organization, recipient, staff=staff) for a in attendees]
+    lessons = [_lesson(a, organization, recipient) for a in attendees]
     first = attendees[0]
     context = {
         "event": event,

@@ -96,8 +96,6 @@ def test_student_signs_up_books_sees_and_cancels_a_lesson(
     ).all()
     assert [tuple(s) for s in seats] == [("cancelled", "First lesson!")]
     outbox.send()
-    subjects = [
-        m["Subject"] for m in mailbox.wait_for(5) if student_email in m["X-Envelope-To"]
-    ]
+    subjects = [m["Subject"] for m in mailbox.wait_for(5) if student_email in m["X-Envelope-To"]]
     assert any("Booking confirmed" in s for s in subjects)
     assert any("Booking cancelled" in s for s in subjects)

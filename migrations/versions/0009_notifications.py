@@ -1,7 +1,7 @@
 """Notifications: the e-mail outbox, planned lesson reminders and their settings.
 
-Revision ID: 0008_notifications
-Revises: 0007_accounts, 0007_meeting_links (and joins those two heads)
+Revision ID: 0009_notifications
+Revises: 0008_meeting_links
 
 ``notifications`` may belong to no school (platform account e-mails), so its Row-Level
 Security policy compares ``organization_id IS NOT DISTINCT FROM`` the current school: a
@@ -13,8 +13,8 @@ from alembic import op
 
 from app.tenancy.rls import CURRENT_ORG, enable_tenant_rls, grant_app_role
 
-revision = "0008_notifications"
-down_revision = ("0007_accounts", "0007_meeting_links")
+revision = "0009_notifications"
+down_revision = "0008_meeting_links"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Notifications: the e-mail outbox, planned lesson reminders and their settings.
 
-Revision ID: 0009_notifications
-Revises: 0008_meeting_links
+Revision ID: 0011_notifications
+Revises: 0010_least_privilege
 
 ``notifications`` may belong to no school (platform account e-mails), so its Row-Level
 Security policy compares ``organization_id IS NOT DISTINCT FROM`` the current school: a
@@ -13,8 +13,8 @@ from alembic import op
 
 from app.tenancy.rls import CURRENT_ORG, enable_tenant_rls, grant_app_role
 
-revision = "0009_notifications"
-down_revision = "0008_meeting_links"
+revision = "0011_notifications"
+down_revision = "0010_least_privilege"
 branch_labels = None
 depends_on = None
 

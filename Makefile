@@ -37,3 +37,4 @@ bench: install
 	$(PY) bench/availability.py
 	$(PY) bench/webhooks.py
 	$(PY) bench/ical.py
+	$(PY) bench/reminders.py

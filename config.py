@@ -68,6 +68,7 @@ class Config:
                 ".*",
             ],
             [r"SchoolSettingsView", "can_(list|show|edit)"],
+            [r"SchoolNotificationView", "can_(list|show)"],
             [r"(AppointmentType|Location|InstructorQualification)Api", ".*"],
             [
                 r"(Booking|BookingChange|WorkingHours|WeeklyHours|HoursOverride|TimeOff"
@@ -83,7 +84,7 @@ class Config:
             ],
             [
                 r"(Appointment setup|School|People|Locations|Appointment types|Qualifications"
-                r"|Instructors|Students|Administrators|Settings)",
+                r"|Instructors|Students|Administrators|Settings|E-mails)",
                 "menu_access",
             ],
             [r"UserInfoEditView|ResetMyPasswordView", ".*"],
@@ -111,18 +112,29 @@ class Config:
     REMEMBER_COOKIE_DOMAIN = None
 
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+    # E-mail (docs/notifications.md). MAIL_BACKEND "outbox" keeps messages in the database
+    # for the admin panels instead of sending them (`make run` without a mail server).
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
     MAIL_FROM = os.environ.get("MAIL_FROM", "CourseCove <no-reply@coursecove.local>")
-    SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
-    SMTP_PORT = int(os.environ.get("SMTP_PORT", "1025"))
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") == "1"
+    MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "") == "1"
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "10"))
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "6"))
+    MAIL_RETRY_BASE_S = float(os.environ.get("MAIL_RETRY_BASE_S", "30"))
+    MAIL_RETRY_MAX_S = float(os.environ.get("MAIL_RETRY_MAX_S", "3600"))
+    MAIL_SWEEP_AFTER_S = float(os.environ.get("MAIL_SWEEP_AFTER_S", "60"))
+    MAIL_SENDING_LEASE_S = float(os.environ.get("MAIL_SENDING_LEASE_S", "300"))
+    MAIL_PUBLISH_TIMEOUT_S = float(os.environ.get("MAIL_PUBLISH_TIMEOUT_S", "0.25"))
+    MAIL_TASK_QUEUE = os.environ.get("MAIL_TASK_QUEUE", "celery")
+    MAIL_BATCH_SIZE = int(os.environ.get("MAIL_BATCH_SIZE", "50"))
     # How long e-mailed account links work (docs/accounts.md), in minutes.
     INVITATION_TTL_MINUTES = int(os.environ.get("INVITATION_TTL_MINUTES", str(7 * 24 * 60)))
     SIGNUP_TTL_MINUTES = int(os.environ.get("SIGNUP_TTL_MINUTES", str(2 * 24 * 60)))
     PASSWORD_RESET_TTL_MINUTES = int(os.environ.get("PASSWORD_RESET_TTL_MINUTES", "60"))
-    # `make run` only: an account e-mail the mail server refused is written to the log, links
-    # included, so the demo's sign-up and invitations work without a mail server.
-    ACCOUNT_MAIL_TO_LOG = os.environ.get("ACCOUNT_MAIL_TO_LOG") == "1"
-    # Lesson reminders (beat, every 15 minutes): sent this many hours before a lesson.
-    REMINDER_LEAD_HOURS = int(os.environ.get("REMINDER_LEAD_HOURS", "24"))
 
     # Flask-Limiter keeps its counters in Redis (REDIS_URL unless set); 429s carry Retry-After.
     # RATE_LIMITS switches the limits and the sign-in lockout (app/security/throttle.py).
@@ -158,7 +170,8 @@ class Config:
     EXTERNAL_CALENDAR_MAX_BYTES = int(os.environ.get("EXTERNAL_CALENDAR_MAX_BYTES", "5000000"))
     CELERY_BEAT_SCHEDULE = {
         "sweep-pending-webhooks": {"task": "identity.sweep_pending_webhooks", "schedule": 30.0},
-        "booking-reminders": {"task": "booking.send_lesson_reminders", "schedule": 15 * 60.0},
+        "lesson-reminders": {"task": "notifications.queue_due_reminders", "schedule": 60.0},
+        "sweep-notifications": {"task": "notifications.sweep", "schedule": 30.0},
         "instructor-calendars": {
             "task": "calendars.refresh_external_calendars",
             "schedule": float(os.environ.get("EXTERNAL_CALENDAR_REFRESH_S", "900")),

@@ -49,14 +49,13 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
         _register_views(appbuilder)
         db.session.commit()
 
-    from app import cli, identity
-    from app.accounts import mail as account_mail
+    from app import cli, identity, notifications
     from app.tasks import init_celery
 
     cli.init_app(app)
     init_celery(app)
-    account_mail.init_app()
     identity.init_app(app)
+    notifications.init_app(app)
     security.init_after_views(app)  # last: limits attach to the registered blueprints
     return app
 
@@ -65,6 +64,7 @@ def _register_views(appbuilder) -> None:
     from app import accounts, booking, calendars
     from app.admin import views as admin_views
     from app.identity import views as identity_views
+    from app.notifications import views as notification_views
     from app.platform import views as platform_views
     from app.portal import views as portal_views
 
@@ -75,3 +75,4 @@ def _register_views(appbuilder) -> None:
     calendars.register(appbuilder)
     identity_views.register(appbuilder)
     accounts.register(appbuilder)
+    notification_views.register(appbuilder)

@@ -1,6 +1,7 @@
 """``make run``: everything CourseCove needs on one machine, stopped together with Ctrl-C.
 
-Starts embedded PostgreSQL and Redis when ``DATABASE_URL`` / ``REDIS_URL`` are unset, applies
+Starts embedded PostgreSQL and Redis when ``DATABASE_URL`` / ``REDIS_URL`` are unset (and keeps
+e-mail in the local outbox when ``MAIL_SERVER`` is unset), applies
 migrations, loads the demo (idempotently), then runs the web server, a Celery worker and
 Celery beat as child processes.
 """
@@ -108,7 +109,9 @@ def main() -> int:
         env.setdefault(name, value)  # a value set in the environment wins
     port = env.setdefault("PORT", "5000")
     env.setdefault("APP_DOMAIN", f"localhost:{port}")
-    env.setdefault("ACCOUNT_MAIL_TO_LOG", "1")  # sign-up/invitation links readable locally
+    if not env.get("MAIL_SERVER"):
+        # No mail server of your own: e-mails go to the local outbox (admin panels).
+        env.setdefault("MAIL_BACKEND", "outbox")
     os.environ.update(env)  # before config is imported: Config reads the environment
 
     from app import create_app

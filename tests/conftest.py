@@ -12,8 +12,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -199,15 +199,28 @@ def org_ids(app: Flask) -> dict[str, int]:
 
 
 class Mailbox:
-    """Messages received by the test SMTP server."""
+    """Messages received by the test SMTP server.
+
+    Through the ``mailbox`` fixture, reading (``to``, ``wait_for``) first sends, in this
+    process, the e-mails the test queued: the worker's own code (``Outbox.send``), so tests
+    of pages that mail need no worker. ``tests/notifications`` reads without it and runs a
+    real worker."""
 
     def __init__(self) -> None:
-        self.messages: list[Message] = []
+        self.messages: list[EmailMessage] = []
         self._lock = threading.Lock()
+        self.before_reading = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # Addresses at refused.test are refused, as a real server refuses an unknown user.
+        if address.lower().endswith("@refused.test"):
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
         with self._lock:
-            message = message_from_bytes(envelope.content)
+            message = message_from_bytes(envelope.content, policy=policy.default)
             message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
             self.messages.append(message)
         return "250 Message accepted"
@@ -216,10 +229,16 @@ class Mailbox:
         with self._lock:
             self.messages.clear()
 
-    def to(self, address: str) -> list[Message]:
+    def _send_queued(self) -> None:
+        if self.before_reading is not None:
+            self.before_reading()
+
+    def to(self, address: str) -> list[EmailMessage]:
+        self._send_queued()
         return [m for m in self.messages if address in m["X-Envelope-To"]]
 
-    def wait_for(self, count: int, seconds: float = 5) -> list[Message]:
+    def wait_for(self, count: int, seconds: float = 5) -> list[EmailMessage]:
+        self._send_queued()
         deadline = time.monotonic() + seconds
         while len(self.messages) < count and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -231,19 +250,64 @@ def smtp_server(app: Flask) -> Iterator[Mailbox]:
     box = Mailbox()
     controller = Controller(box, hostname="127.0.0.1", port=free_port())
     controller.start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port)
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
     yield box
     controller.stop()
 
 
 @pytest.fixture
-def mailbox(smtp_server: Mailbox) -> Mailbox:
+def mailbox(smtp_server: Mailbox, outbox) -> Iterator[Mailbox]:
     smtp_server.clear()
-    return smtp_server
+    smtp_server.before_reading = outbox.send
+    yield smtp_server
+    smtp_server.before_reading = None
 
 
-def body(message: Message) -> str:
-    return message.get_payload(decode=True).decode()
+class Outbox:
+    """The notifications queued since the test began, sent from this process by the same
+    code the Celery worker runs (tests that need the real worker start one)."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.first_id = self._next_id()
+
+    def _next_id(self) -> int:
+        import sqlalchemy as sa
+
+        from app.models import Notification
+
+        with self.app.app_context(), privileged():
+            last = db.session.scalar(sa.select(sa.func.max(Notification.id)))
+            db.session.remove()
+        return (last or 0) + 1
+
+    def send(self) -> int:
+        """Send what was queued since the test began; the number of messages sent."""
+        import sqlalchemy as sa
+
+        from app.models import Notification
+        from app.notifications.delivery import deliver
+
+        with self.app.app_context(), privileged():
+            ids = db.session.scalars(
+                sa.select(Notification.id)
+                .where(Notification.id >= self.first_id, Notification.status == "pending")
+                .order_by(Notification.id)
+            ).all()
+            db.session.commit()
+            sent = len(deliver(ids).sent) if ids else 0
+            db.session.remove()
+        return sent
+
+
+@pytest.fixture
+def outbox(app: Flask, smtp_server: Mailbox) -> Outbox:
+    return Outbox(app)
+
+
+def body(message: EmailMessage) -> str:
+    """The plain-text part of a message."""
+    return message.get_body(("plain",)).get_content()
 
 
 # --- people a test creates ------------------------------------------------------------------
@@ -302,7 +366,7 @@ class LiveServer:
 
 def server_settings(app: Flask, **extra) -> dict:
     """What a server process needs to serve the test database like the session's app."""
-    keys = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SMTP_HOST", "SMTP_PORT")
+    keys = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "MAIL_SERVER", "MAIL_PORT")
     return {**{key: app.config[key] for key in keys}, **extra}
 
 

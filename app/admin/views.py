@@ -37,6 +37,8 @@ from app.models import (
     MembershipRole,
     Organization,
 )
+from app.notifications import reminders
+from app.notifications.reminders import valid_reminder_hours
 from app.panels import colour_swatch
 from app.tenancy import current_org, current_org_id
 from app.tenancy.views import TenantModelView, TenantSQLAInterface
@@ -81,6 +83,7 @@ class AppointmentTypeView(TenantModelView):
         "min_notice_hours",
         "max_advance_days",
         "cancellation_cutoff_hours",
+        "reminder_hours",
         "color",
         "active",
     ]
@@ -98,6 +101,7 @@ class AppointmentTypeView(TenantModelView):
         "min_notice_hours",
         "max_advance_days",
         "cancellation_cutoff_hours",
+        "reminder_hours",
         "color",
         "active",
     ]
@@ -114,6 +118,7 @@ class AppointmentTypeView(TenantModelView):
         "min_notice_hours": "Minimum notice (hours)",
         "max_advance_days": "Bookable up to (days ahead)",
         "cancellation_cutoff_hours": "Cancellation cutoff (hours)",
+        "reminder_hours": "Lesson reminders (hours before)",
         "color": "Colour",
     }
     formatters_columns = {"color": colour_swatch}
@@ -122,6 +127,10 @@ class AppointmentTypeView(TenantModelView):
         "currency": currency_field(),
         "location_modes": location_modes_field(),
         "color": colour_field(),
+    }
+    description_columns = {
+        "reminder_hours": "Leave empty for the school's reminders (Settings), or e.g. “48, 2”, "
+        "or “none” for no reminders for this type.",
     }
     validators_columns = {
         "name": [DataRequired(), Length(max=120)],
@@ -140,6 +149,7 @@ class AppointmentTypeView(TenantModelView):
         "max_advance_days": [NumberRange(1, 730, "Booking ahead is 1 to 730 days.")],
         "cancellation_cutoff_hours": [NumberRange(0, 24 * 60, "The cutoff is 0 hours or more.")],
         "meeting_link": meeting_link_validators(),
+        "reminder_hours": [Optional(), valid_reminder_hours],
     }
 
     def _check_locations(self, item: AppointmentType) -> None:
@@ -153,6 +163,10 @@ class AppointmentTypeView(TenantModelView):
 
     def pre_update(self, item: AppointmentType) -> None:
         self._check_locations(item)
+        item.reminder_hours = (item.reminder_hours or "").strip() or None
+
+    def post_update(self, item: AppointmentType) -> None:
+        reminders.settings_changed(item.organization_id)
 
 
 def _instructor_memberships(query):
@@ -297,23 +311,36 @@ class StudentView(_PeopleView):
 
 
 class SchoolSettingsView(TenantModelView):
-    """The school's own row: name, time zone, contact email. Subdomain is the platform's."""
+    """The school's own row: name, time zone, contact email, lesson reminders. Subdomain is
+    the platform's."""
 
     datamodel = TenantSQLAInterface(Organization)
     item_name = "School settings"
     list_title = show_title = edit_title = "School settings"
-    list_columns = ["name", "subdomain", "time_zone", "contact_email"]
-    show_columns = ["name", "subdomain", "time_zone", "contact_email", "active"]
-    edit_columns = ["name", "time_zone", "contact_email"]
+    list_columns = ["name", "subdomain", "time_zone", "contact_email", "reminder_hours"]
+    show_columns = ["name", "subdomain", "time_zone", "contact_email", "reminder_hours", "active"]
+    edit_columns = ["name", "time_zone", "contact_email", "reminder_hours"]
     search_columns = ["name"]
     base_permissions = ["can_list", "can_show", "can_edit"]
-    label_columns = {"subdomain": "Address", "contact_email": "Contact e-mail"}
+    label_columns = {
+        "subdomain": "Address",
+        "contact_email": "Contact e-mail",
+        "reminder_hours": "Lesson reminders (hours before)",
+    }
+    description_columns = {
+        "reminder_hours": "E-mail reminders before every lesson, e.g. “24, 1” (a day and an "
+        "hour before), or “none”. An appointment type can have its own.",
+    }
     formatters_columns = {"subdomain": lambda sub: f"{sub}.{current_app.config['APP_DOMAIN']}"}
     edit_form_extra_fields = {"time_zone": time_zone_field()}
     validators_columns = {
         "name": [DataRequired(), Length(max=120)],
         "contact_email": [Optional(), Email()],
+        "reminder_hours": [DataRequired(), valid_reminder_hours],
     }
+
+    def post_update(self, item: Organization) -> None:
+        reminders.settings_changed(item.id)
 
 
 def register(appbuilder) -> None:

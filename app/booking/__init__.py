@@ -1,5 +1,5 @@
 """Booking: the students' booking pages, the availability API, the booking service, admin
-panels for availability and bookings, and the reminder task.
+panels for availability and bookings. Its e-mails and reminders are ``app.notifications``.
 
 The scheduling rules themselves are in ``app.scheduling`` (pure Python); this package loads
 rows for it (``calendar``), writes bookings (``service``) and shows the results.
@@ -12,7 +12,7 @@ from flask import current_app
 
 def register(appbuilder) -> None:
     """Admin panels, the teaching portal's schedule, and the booking blueprints."""
-    from app.booking import accounts, admin, tasks  # noqa: F401  (routes and tasks register)
+    from app.booking import accounts, admin  # noqa: F401  (routes register)
     from app.booking.api import api
     from app.booking.views import bp
     from app.portal import schedule

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     IntegerField,
@@ -65,3 +66,7 @@ class SignupForm(FlaskForm):
     email = StringField(
         "Email", filters=[strip], validators=[DataRequired(), Email(), Length(max=254)]
     )
+
+
+class ReminderPreferenceForm(FlaskForm):
+    lesson_reminders = BooleanField("E-mail me a reminder before each lesson")

@@ -10,7 +10,8 @@ The exclusion constraints in the schema stay as the last guard: a ``23P01`` (ove
 ``40P01`` (deadlock) becomes ``SlotTaken``, a 409 "that time was just taken".
 
 Views and the API call these functions and render the result; they never touch a
-transaction themselves. Mail goes out after the commit (see ``app.booking.notices``).
+transaction themselves. E-mails are outbox rows written in the same transaction; a Celery
+worker sends them after the commit (see ``app.notifications``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ from app.models import (
     Organization,
 )
 from app.models.booking import occupied_range
+from app.notifications import reminders
+from app.notifications.booking import queue_booking_emails
 from app.scheduling import (
     MAX_SERIES_LESSONS,
     Refusal,
@@ -302,8 +305,8 @@ def _offered_but_for_bookings(
 # --- the transaction ----------------------------------------------------------------------------
 
 
-# Inside ``changes_together`` the service's writes join the caller's one transaction; their
-# notices wait here until it has committed.
+# Inside ``changes_together`` the service's writes join the caller's one transaction (their
+# e-mails too: outbox rows in that transaction).
 _together: ContextVar[list | None] = ContextVar("booking_changes_together", default=None)
 
 
@@ -320,8 +323,6 @@ def changes_together(*membership_ids: int | None) -> Iterator[None]:
             yield
     finally:
         _together.reset(token)
-    for event, attendees, context in pending:
-        _notify(event, attendees, **context)
 
 
 @contextmanager
@@ -640,8 +641,11 @@ def book_lesson(
     address: str | None = None,
     now: datetime | None = None,
     notify: bool = True,
+    student_time_zone: str | None = None,
 ) -> BookingAttendee:
-    """Book one lesson (or a seat in a group class) and send the confirmation."""
+    """Book one lesson (or a seat in a group class); its e-mails and reminders are written
+    in the same transaction. ``student_time_zone``: the zone the student's browser reports
+    (kept on their membership when they book for themselves; their e-mails use it)."""
     now = now or clock.now()
     appointment_type, candidates = _prepare(choice, student, now, address=address)
     last_problem: BookingProblem | None = None
@@ -660,13 +664,15 @@ def book_lesson(
                     series_id=None,
                     now=now,
                 )
+                _remember_zone(student, actor, student_time_zone)
+                reminders.plan([attendee], now)
+                if notify:
+                    _notify("booked", [attendee])
         except SlotTaken as problem:
             if problem.message == STUDENT_BUSY:
                 raise
             last_problem = problem
             continue
-        if notify:
-            _notify("booked", [attendee])
         return attendee
     if last_problem is None:
         raise SlotTaken(JUST_TAKEN)
@@ -819,6 +825,7 @@ def book_series(
     address: str | None = None,
     now: datetime | None = None,
     notify: bool = True,
+    student_time_zone: str | None = None,
 ) -> list[BookingAttendee]:
     """Book the weeks the student accepted after the preview, all or none."""
     now = now or clock.now()
@@ -866,8 +873,10 @@ def book_series(
             except BookingProblem as problem:
                 when = _local_label(start)
                 raise type(problem)(f"{when}: {problem.message} Nothing was booked.") from problem
-    if notify:
-        _notify("booked", attendees)
+        _remember_zone(student, actor, student_time_zone)
+        reminders.plan(attendees, now)
+        if notify:
+            _notify("booked", attendees)
     return attendees
 
 
@@ -926,9 +935,9 @@ def _release_seat(
             cancellation_reason=sa.case(
                 (Booking.seats_taken <= 1, reason), else_=Booking.cancellation_reason
             ),
-            sequence=sa.case(
-                (Booking.seats_taken <= 1, Booking.sequence + 1), else_=Booking.sequence
-            ),
+            # The session's event changed either way (cancelled, or one student fewer):
+            # calendar apps take an invitation only with a higher SEQUENCE.
+            sequence=Booking.sequence + 1,
         )
     )
 
@@ -964,11 +973,13 @@ def cancel_booking(
         )
     with _booking_transaction():
         _lock(attendee.student_id, *(t.booking.instructor_id for t in targets))
+        released = []
         for target in targets:
             db.session.refresh(target)
             if not target.is_confirmed:
                 continue
             _release_seat(target, actor, reason, now)
+            released.append(target)
             _record(
                 target.booking,
                 target,
@@ -978,7 +989,8 @@ def cancel_booking(
                 from_instructor_id=target.booking.instructor_id,
                 details=reason or None,
             )
-    _notify("cancelled", targets)
+        reminders.cancel([t.id for t in released], now, "the booking was cancelled")
+        _notify("cancelled", released)
     return targets
 
 
@@ -1016,6 +1028,7 @@ def cancel_session(
             )
         )
         _lock(booking.instructor_id, *(seat.student_id for seat in seats))
+        released = []
         for seat in seats:
             db.session.refresh(seat)
             if not seat.is_confirmed:
@@ -1030,9 +1043,10 @@ def cancel_session(
                 from_instructor_id=booking.instructor_id,
                 details=reason.strip(),
             )
-    if seats:
-        _notify("cancelled", seats)
-    return seats
+            released.append(seat)
+        reminders.cancel([seat.id for seat in released], now, "the lesson was cancelled")
+        _notify("cancelled", released)
+    return released
 
 
 def reschedule_slots(
@@ -1125,7 +1139,6 @@ def reschedule_booking(
             attendee.cancelled_at = attendee.cancelled_by_id = None
             attendee.cancellation_reason = None
         attendee.during = Range(new_start, new_end, bounds="[)")
-        attendee.reminder_sent_at = None
         db.session.flush()
         _record(
             new_session,
@@ -1137,19 +1150,21 @@ def reschedule_booking(
             from_instructor_id=old_instructor,
             to_instructor_id=instructor_id,
         )
-    db.session.refresh(attendee)
-    _notify("rescheduled", [attendee], previous_start=old_start)
+        db.session.refresh(attendee)
+        reminders.cancel([attendee.id], now, "the lesson was moved")
+        reminders.plan([attendee], now)
+        _notify("rescheduled", [attendee], previous_start=old_start)
     return attendee
 
 
 def _notify(event: str, attendees: list[BookingAttendee], **context) -> None:
-    pending = _together.get()
-    if pending is not None:
-        pending.append((event, attendees, context))
-        return
-    from app.booking.notices import send_booking_notices
+    """Queue the e-mails in this transaction: they exist exactly when the change does."""
+    queue_booking_emails(event, attendees, **context)
 
-    send_booking_notices(event, attendees, **context)
+
+def _remember_zone(student: Membership, actor: Membership, time_zone: str | None) -> None:
+    if time_zone and actor.id == student.id and student.time_zone != time_zone:
+        student.time_zone = time_zone
 
 
 __all__ = [

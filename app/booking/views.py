@@ -33,7 +33,7 @@ from flask_login import current_user
 from app import clock
 from app.booking import params, service
 from app.booking.display import week_columns, when, zone_label
-from app.booking.forms import CancelForm, ConfirmForm, RescheduleForm
+from app.booking.forms import CancelForm, ConfirmForm, ReminderPreferenceForm, RescheduleForm
 from app.booking.service import BookingProblem, LessonChoice, SlotTaken
 from app.extensions import db
 from app.models import (
@@ -50,6 +50,7 @@ from app.models import (
     User,
     appointment_type_locations,
 )
+from app.notifications import reminders
 from app.tenancy import current_membership, current_org
 
 bp = Blueprint("booking", __name__)
@@ -100,11 +101,16 @@ def render(template: str, status: int = 200, **context):
     ), status
 
 
-def student_zone(school_zone: str) -> str | None:
-    """The visitor's own zone (from ?tz= or the cookie the page's script sets), if different."""
-    zone = params.time_zone(request.args.get("tz")) or params.time_zone(
+def visitor_zone() -> str | None:
+    """The visitor's own zone (from ?tz= or the cookie the page's script sets), if known."""
+    return params.time_zone(request.args.get("tz")) or params.time_zone(
         unquote(request.cookies.get(ZONE_COOKIE, ""))
     )
+
+
+def student_zone(school_zone: str) -> str | None:
+    """The visitor's own zone, if known and different from the school's."""
+    zone = visitor_zone()
     return zone if zone and zone != school_zone else None
 
 
@@ -383,6 +389,7 @@ def confirm(type_id: int):
                 actor=actor,
                 notes=form.notes.data,
                 address=form.address.data,
+                student_time_zone=visitor_zone(),
             )
             return redirect(url_for("booking.detail", attendee_id=attendee.id, new=1))
         weeks = form.weeks.data if repeat == "weeks" else None
@@ -406,6 +413,7 @@ def confirm(type_id: int):
             accepted_starts=[params.moment(value) for value in accepted],
             notes=form.notes.data,
             address=form.address.data,
+            student_time_zone=visitor_zone(),
         )
         return redirect(
             url_for("booking.detail", attendee_id=attendees[0].id, new=1, series=len(attendees))
@@ -482,7 +490,28 @@ def mine():
         past=past[:100],
         now=now,
         may_change=lambda b: _may_change(actor, b, now),
+        reminder_form=ReminderPreferenceForm(lesson_reminders=actor.lesson_reminders),
     )
+
+
+@bp.post("/bookings/reminders")
+def reminder_preference():
+    actor = _signed_in_member()
+    if actor is None:
+        return sign_in_first()
+    if actor.role != MembershipRole.STUDENT:
+        raise params.BadInput("Only students receive lesson reminders.")
+    form = ReminderPreferenceForm()
+    if not form.validate():
+        raise params.BadInput("The form had expired; please try again.")
+    reminders.set_preference(actor, bool(form.lesson_reminders.data))
+    flash(
+        "You will get a reminder before each lesson."
+        if form.lesson_reminders.data
+        else "Lesson reminders are off. Confirmations and changes still reach you.",
+        "success",
+    )
+    return redirect(url_for("booking.mine") + "#reminders")
 
 
 def _may_change(actor: Membership, booking: Booking, now) -> bool:

@@ -19,6 +19,13 @@ from app.models.catalog import (
     appointment_type_locations,
 )
 from app.models.identity import ClerkDeletion, ClerkUser, WebhookEvent, WebhookPath, WebhookStatus
+from app.models.notification import (
+    BookingReminder,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    ReminderStatus,
+)
 from app.models.organization import Membership, MembershipRole, Organization, User
 from app.models.scheduling import HoursOverride, SchoolClosure, TimeOff, WorkingHours
 from app.models.sessions import SessionVersion
@@ -28,6 +35,7 @@ __all__ = [
     "Booking",
     "BookingAttendee",
     "BookingChange",
+    "BookingReminder",
     "BookingSeries",
     "BookingStatus",
     "BusyTime",
@@ -44,9 +52,13 @@ __all__ = [
     "Location",
     "LocationMode",
     "Membership",
+    "Notification",
+    "NotificationKind",
+    "NotificationStatus",
     "MembershipRole",
     "Organization",
     "PasswordReset",
+    "ReminderStatus",
     "SchoolClosure",
     "SessionVersion",
     "TenantOwned",

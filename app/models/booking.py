@@ -269,7 +269,6 @@ class BookingAttendee(TenantOwned, Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     cancelled_by_id: Mapped[int | None] = mapped_column()
     cancellation_reason: Mapped[str | None] = mapped_column(sa.Text)
-    reminder_sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     booking: Mapped[Booking] = relationship(
         Booking,

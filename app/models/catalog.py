@@ -98,6 +98,8 @@ class AppointmentType(TenantOwned, Model):
     # Online lessons of this type meet here (a class's fixed room); else the instructor's link.
     meeting_link: Mapped[str | None] = mapped_column(sa.String(500))
     active: Mapped[bool] = mapped_column(nullable=False, default=True, server_default=sa.true())
+    # Lesson reminders for this type ("48, 2" hours before, "none"); empty: the school's.
+    reminder_hours: Mapped[str | None] = mapped_column(sa.String(64))
 
     locations: Mapped[list[Location]] = relationship(
         Location,

@@ -32,6 +32,10 @@ class Organization(Model):
     # Kept in step with a Clerk organization by app/identity (Clerk's own updated_at).
     clerk_org_id: Mapped[str | None] = mapped_column(sa.String(64))
     clerk_updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Lesson reminders, hours before each lesson ("24, 1"; "none"); a type may override.
+    reminder_hours: Mapped[str] = mapped_column(
+        sa.String(64), nullable=False, default="24, 1", server_default="24, 1"
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -76,6 +80,12 @@ class Membership(TenantOwned, Model):
     meeting_link: Mapped[str | None] = mapped_column(sa.String(500))
     clerk_membership_id: Mapped[str | None] = mapped_column(sa.String(64))
     clerk_updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # A student may turn lesson reminders off; confirmations and changes still go out.
+    lesson_reminders: Mapped[bool] = mapped_column(
+        nullable=False, default=True, server_default=sa.true()
+    )
+    # The person's own time zone, when known (their e-mails show times in it).
+    time_zone: Mapped[str | None] = mapped_column(sa.String(64))
 
     organization: Mapped[Organization] = relationship(Organization)
     user: Mapped[User] = relationship(User, lazy="joined")

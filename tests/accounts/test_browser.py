@@ -52,7 +52,7 @@ def set_password(page, link: str, password: str) -> None:
 
 
 def test_a_new_school_gets_going_from_the_platform_to_a_booked_lesson(
-    browser_site, new_page, smtp_server, owner_db
+    browser_site, new_page, mailbox, owner_db
 ):
     suffix = str(time.time_ns())[-8:]
     subdomain = f"harmony{suffix}"
@@ -60,7 +60,6 @@ def test_a_new_school_gets_going_from_the_platform_to_a_booked_lesson(
     admin_email = f"hilda-{suffix}@example.org"
     teacher_email = f"teo-{suffix}@example.org"
     student_email = f"sam-{suffix}@example.org"
-    smtp_server.clear()
 
     # The platform admin adds the school and its first admin.
     platform = new_page(locale="en-US")
@@ -86,7 +85,7 @@ def test_a_new_school_gets_going_from_the_platform_to_a_booked_lesson(
     expect(platform.locator("body")).to_contain_text(subdomain)
 
     # Hilda follows the link in her mail and runs the school.
-    invitation = mail_to(smtp_server, admin_email, "You are invited")
+    invitation = mail_to(mailbox, admin_email, "You are invited")
     admin = new_page(locale="en-US")
     set_password(admin, link_in(invitation), "hilda's own password")
     expect(admin.locator(".navbar-brand")).to_contain_text(school_name)
@@ -118,9 +117,7 @@ def test_a_new_school_gets_going_from_the_platform_to_a_booked_lesson(
 
     # Teo accepts and sets his hours: every weekday, so a free time comes whatever the date.
     teacher = new_page(locale="en-US")
-    set_password(
-        teacher, link_in(mail_to(smtp_server, teacher_email, "You are invited")), "teo sings"
-    )
+    set_password(teacher, link_in(mail_to(mailbox, teacher_email, "You are invited")), "teo sings")
     teacher.get_by_role("link", name="My schedule").first.click()
     for weekday in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"):
         form = teacher.locator("form", has=teacher.get_by_role("button", name="Add weekly hours"))
@@ -146,7 +143,7 @@ def test_a_new_school_gets_going_from_the_platform_to_a_booked_lesson(
     expect(student.get_by_role("heading", name="Check your e-mail")).to_be_visible()
     set_password(
         student,
-        link_in(mail_to(smtp_server, student_email, "Confirm your e-mail")),
+        link_in(mail_to(mailbox, student_email, "Confirm your e-mail")),
         "sam sings too",
     )
     student.locator("[data-type]").filter(has_text="Singing lesson").get_by_role(

@@ -31,6 +31,8 @@ from app.tenancy import privileged, tenant
 
 # Rows tests may create, children first (deleted in this order afterwards).
 BOOKING_TABLES = [
+    "booking_reminders",
+    "notifications",
     "booking_changes",
     "booking_attendees",
     "bookings",

@@ -30,11 +30,10 @@ def student_email(owner, rows_written):
 
 
 def test_student_signs_up_books_sees_and_cancels_a_lesson(
-    browser_site, new_page, student_email, owner, smtp_server
+    browser_site, new_page, student_email, owner, mailbox, outbox
 ):
     from playwright.sync_api import expect
 
-    smtp_server.clear()
     # A phone, in Paris: the page should show Paris times next to New York's.
     page = new_page(viewport=PHONE, timezone_id="Europe/Paris")
     page.goto(browser_site.url("musicschool", "/book/"))
@@ -45,8 +44,8 @@ def test_student_signs_up_books_sees_and_cancels_a_lesson(
     page.get_by_role("button", name="Create my account").click()
     expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
     # The address is proven by the link mailed to it, where the password is chosen.
-    smtp_server.wait_for(1)
-    page.goto(link_in(smtp_server.to(student_email)[-1]))
+    mailbox.wait_for(1)
+    page.goto(link_in(mailbox.to(student_email)[-1]))
     page.get_by_label("New password").fill("a good password")
     page.get_by_label("Repeat the password").fill("a good password")
     page.get_by_role("button", name="Set my password and sign in").click()
@@ -96,8 +95,7 @@ def test_student_signs_up_books_sees_and_cancels_a_lesson(
         .where(User.email == student_email)
     ).all()
     assert [tuple(s) for s in seats] == [("cancelled", "First lesson!")]
-    subjects = [
-        m["Subject"] for m in smtp_server.wait_for(5) if student_email in m["X-Envelope-To"]
-    ]
+    outbox.send()
+    subjects = [m["Subject"] for m in mailbox.wait_for(5) if student_email in m["X-Envelope-To"]]
     assert any("Booking confirmed" in s for s in subjects)
     assert any("Booking cancelled" in s for s in subjects)

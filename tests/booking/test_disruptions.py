@@ -21,6 +21,7 @@ from app.models import (
     User,
 )
 from tests.booking.conftest import in_school
+from tests.conftest import body
 
 GRACE = "grace@musicschool.demo"
 CLARA = "clara@musicschool.demo"
@@ -147,7 +148,7 @@ def test_time_off_over_lessons_lists_them_and_saves_with_the_choices(
     ).startswith("Kept on purpose")
     mailbox.wait_for(4)
     to_cancelled = mailbox.to(students[0])
-    assert to_cancelled and "Clara is ill; we are sorry." in to_cancelled[0].get_payload()
+    assert to_cancelled and "Clara is ill; we are sorry." in body(to_cancelled[0])
     assert any("moved" in m["Subject"] for m in mailbox.to(students[1]))
     assert not mailbox.to(students[2]), "a kept lesson sends nothing"
 
@@ -288,7 +289,7 @@ def test_instructor_decides_for_their_own_time_off_in_the_portal(
         == 1
     )
     mailbox.wait_for(1)
-    assert "I have a concert." in mailbox.to(students[0])[0].get_payload()
+    assert "I have a concert." in body(mailbox.to(students[0])[0])
 
 
 def test_hit_detection_ignores_lessons_the_change_does_not_touch(

@@ -11,19 +11,19 @@ import sqlalchemy as sa
 
 from app.models import Booking, BookingAttendee, TimeOff
 from tests.booking.test_disruptions import GRACE, lessons_on_one_day
-from tests.conftest import sign_in
+from tests.conftest import body, sign_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_admin_adds_time_off_over_booked_lessons_and_decides_each(
-    app, browser_site, new_page, music, free_slots, owner, make_students, smtp_server
+    app, browser_site, new_page, music, free_slots, owner, make_students, mailbox
 ):
     from playwright.sync_api import expect
 
     students = make_students(music, 3, prefix="away")
     day, (cancelled, moved, kept) = lessons_on_one_day(app, music, free_slots, students)
-    smtp_server.clear()
+    mailbox.clear()
     page = new_page()
     sign_in(page, browser_site, "musicschool", GRACE)
 
@@ -69,7 +69,7 @@ def test_admin_adds_time_off_over_booked_lessons_and_decides_each(
     assert statuses == {cancelled: "cancelled", moved: "confirmed", kept: "confirmed"}
     new_start = owner.get(Booking, owner.get(BookingAttendee, moved).booking_id).starts_at
     assert music.local(new_start).strftime("%H:%M") in move_labels[0]
-    smtp_server.wait_for(4)
-    assert "Clara is ill, sorry!" in smtp_server.to(students[0])[0].get_payload()
-    assert smtp_server.to(students[1]), "the moved student is told"
-    assert not smtp_server.to(students[2])
+    mailbox.wait_for(4)
+    assert "Clara is ill, sorry!" in body(mailbox.to(students[0])[0])
+    assert mailbox.to(students[1]), "the moved student is told"
+    assert not mailbox.to(students[2])

@@ -29,7 +29,7 @@ def series_rows(owner, student_id: int, first_start) -> list[tuple[BookingAttend
 
 
 def test_weekly_series_shows_clashes_first_then_books_the_accepted_weeks(
-    visit, music, weekly_free_slot, owner, mailbox
+    visit, music, weekly_free_slot, owner, mailbox, outbox
 ):
     slot, weeks = weekly_free_slot(music, PIANO_45, 4, instructor="Clara", mode="online")
     local_day = music.local(slot.start).date()
@@ -73,6 +73,7 @@ def test_weekly_series_shows_clashes_first_then_books_the_accepted_weeks(
     assert {music.local(b.starts_at).strftime("%H:%M") for _, b in rows} == {
         music.local(slot.start).strftime("%H:%M")
     }, "a weekly lesson keeps its local time"
+    outbox.send()
     assert any("3 weekly lessons" in body(m) for m in mailbox.wait_for(2))
 
 

@@ -82,7 +82,7 @@ def test_week_view_shows_times_in_school_and_student_zone(visit, music, free_slo
 
 
 def test_student_books_a_lesson_sees_confirmation_and_gets_mail(
-    visit, music, free_slots, owner, mailbox
+    visit, music, free_slots, owner, mailbox, outbox
 ):
     slot = free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara", mode="online")[0]
     ada = visit("musicschool", ADA)
@@ -109,6 +109,8 @@ def test_student_books_a_lesson_sees_confirmation_and_gets_mail(
         sa.select(BookingChange).where(BookingChange.attendee_id == attendee.id)
     ).all()
     assert [h.action for h in history] == ["booked"]
+    assert mailbox.messages == [], "nothing is sent from inside the request"
+    outbox.send()
     messages = mailbox.wait_for(2)
     to_ada = mailbox.to(ADA)
     assert len(messages) == 2 and len(to_ada) == 1, [m["To"] for m in messages]
@@ -134,11 +136,12 @@ def test_my_bookings_lists_upcoming_and_cancelled(visit, music, free_slots):
 
 
 def test_student_cancels_before_cutoff_and_the_time_is_free_again(
-    visit, music, free_slots, owner, mailbox
+    visit, music, free_slots, owner, mailbox, outbox
 ):
     slot = free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara", mode="online")[0]
     ada = visit("musicschool", ADA)
     detail_url = book(ada, music, PIANO_30, slot).headers["Location"].split("?")[0]
+    outbox.send()
     mailbox.clear()
 
     response = ada.post(f"{detail_url}/cancel", data={"reason": "Holiday"})
@@ -153,6 +156,7 @@ def test_student_cancels_before_cutoff_and_the_time_is_free_again(
         s.start == slot.start and music.people["Clara"] in s.instructor_ids
         for s in free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara", mode="online")
     )
+    outbox.send()
     assert "Booking cancelled" in mailbox.wait_for(1)[0]["Subject"]
 
 
@@ -176,7 +180,7 @@ def test_student_cannot_cancel_after_cutoff_but_admin_can(visit, music, free_slo
 
 
 def test_reschedule_shows_only_free_times_and_moves_atomically(
-    visit, music, free_slots, owner, mailbox
+    visit, music, free_slots, owner, mailbox, outbox
 ):
     slots = free_slots(music, PIANO_30, days_ahead=FAR, instructor="Clara", mode="online")
     ada = visit("musicschool", ADA)
@@ -205,6 +209,7 @@ def test_reschedule_shows_only_free_times_and_moves_atomically(
         )
     ).one()
     assert (change.from_starts_at, change.to_starts_at) == (slots[0].start, target.start)
+    outbox.send()
     assert any("moved" in m["Subject"] for m in mailbox.wait_for(3))
 
 

@@ -39,7 +39,7 @@ class Range:
 
 
 class WeekProblem(ValueError):
-    pass
+    """A week of hours that cannot be saved, in words for the admin."""
 
 
 def _instructors() -> list[Membership]:

@@ -52,7 +52,7 @@ MAX_HOURS_BEFORE = 24 * 14
 
 
 class ReminderHoursProblem(ValueError):
-    pass
+    """Reminder hours that cannot be read ("24, 1" is the form), in words for the admin."""
 
 
 def parse_hours(text: str | None) -> list[int] | None:

@@ -47,6 +47,9 @@ class Config:
     SQLALCHEMY_BINDS: dict[str, str] = {}
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    # No request body is read past this, chunked or not (forms, JSON; CourseCove takes no
+    # uploads). The Clerk webhook has its own, smaller limit (identity/webhooks.py).
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
 
     # Flask-AppBuilder: migrations own the schema, never create_all.
     FAB_CREATE_DB = False
@@ -163,6 +166,11 @@ class Config:
     WEBHOOK_PROCESSING_LEASE_S = float(os.environ.get("WEBHOOK_PROCESSING_LEASE_S", "300"))
     WEBHOOK_PUBLISH_TIMEOUT_S = float(os.environ.get("WEBHOOK_PUBLISH_TIMEOUT_S", "0.25"))
     WEBHOOK_TASK_QUEUE = os.environ.get("WEBHOOK_TASK_QUEUE", "celery")
+    # An e-mail or subdomain held by another Clerk object: retried this many attempts in all
+    # (the older event that frees it usually lands within seconds), then failed.
+    WEBHOOK_CONFLICT_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_CONFLICT_MAX_ATTEMPTS", "6"))
+    # Stored deliveries lose their payload (personal data) after this; failed ones wait.
+    WEBHOOK_PAYLOAD_RETENTION_DAYS = int(os.environ.get("WEBHOOK_PAYLOAD_RETENTION_DAYS", "30"))
     # Instructors' own calendars (docs/calendars.md): read by beat; never private addresses
     # unless EXTERNAL_CALENDAR_ALLOW_PRIVATE=1 (tests, a local development calendar).
     EXTERNAL_CALENDAR_ALLOW_PRIVATE = os.environ.get("EXTERNAL_CALENDAR_ALLOW_PRIVATE") == "1"
@@ -170,6 +178,10 @@ class Config:
     EXTERNAL_CALENDAR_MAX_BYTES = int(os.environ.get("EXTERNAL_CALENDAR_MAX_BYTES", "5000000"))
     CELERY_BEAT_SCHEDULE = {
         "sweep-pending-webhooks": {"task": "identity.sweep_pending_webhooks", "schedule": 30.0},
+        "cut-old-webhook-payloads": {
+            "task": "identity.cut_old_webhook_payloads",
+            "schedule": 3600.0,
+        },
         "lesson-reminders": {"task": "notifications.queue_due_reminders", "schedule": 60.0},
         "sweep-notifications": {"task": "notifications.sweep", "schedule": 30.0},
         "instructor-calendars": {

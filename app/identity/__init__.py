@@ -4,6 +4,7 @@
 - ``service``: recording, the fast path within a budget, the worker's attempts, the sweeper.
 - ``handlers``: what each Clerk event does; the same functions on every path.
 - ``budget``: the time budget (a statement timeout for every statement).
+- ``retention``: payloads cut after WEBHOOK_PAYLOAD_RETENTION_DAYS; a deleted person erased.
 - ``queue``: handing an event to Celery with one short try; ``tasks``: the Celery tasks.
 - ``oidc``: sign-in with Clerk through Flask-AppBuilder's AUTH_OAUTH.
 - ``views``: the platform admin's webhook events and 24-hour summary; ``cli``: re-runs.

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.extensions import db
+from app.identity import retention
 from app.models import (
     ClerkDeletion,
     ClerkUser,
@@ -41,16 +42,50 @@ class PermanentFailure(Exception):
     """Retrying cannot help; the event is recorded as failed with this message."""
 
 
-def clerk_time(milliseconds: int | float | None) -> datetime | None:
+class OrderConflict(RetryLater):
+    """Another Clerk object holds what this event needs (an e-mail address, a subdomain).
+    Usually an older event that frees it has not arrived yet, so it is retried, but only
+    ``WEBHOOK_CONFLICT_MAX_ATTEMPTS`` times: a real clash must reach a person."""
+
+
+class Skipped(Exception):
+    """The event must change nothing (e.g. its organization was deleted); recorded as
+    completed with this reason."""
+
+
+class InvalidEvent(PermanentFailure):
+    """The event's data is not what Clerk sends; the same payload would fail every time."""
+
+
+# Clerk times are milliseconds since 1970; anything outside these years is not one.
+_EARLIEST_MS = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp() * 1000)
+_LATEST_MS = int(datetime(2200, 1, 1, tzinfo=UTC).timestamp() * 1000)
+
+
+def clerk_time(milliseconds: object, field: str = "updated_at") -> datetime | None:
+    """A Clerk timestamp (milliseconds) as a datetime; ``InvalidEvent`` if it is not one."""
     if milliseconds is None:
         return None
+    if (
+        isinstance(milliseconds, bool)
+        or not isinstance(milliseconds, int | float)
+        or not _EARLIEST_MS <= milliseconds < _LATEST_MS
+    ):
+        raise InvalidEvent(
+            f"'{field}' is {str(milliseconds)[:40]!r}, not a Clerk time (milliseconds since "
+            "1970, between the years 2000 and 2200)."
+        )
     return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
 
 
 def event_version(event: dict) -> datetime:
     """The Clerk time an event's data is as of: ``data.updated_at``, else the event's time."""
     data = event.get("data") or {}
-    return clerk_time(data.get("updated_at")) or clerk_time(event.get("timestamp")) or clock.now()
+    return (
+        clerk_time(data.get("updated_at"))
+        or clerk_time(event.get("timestamp"), "timestamp")
+        or clock.now()
+    )
 
 
 def _is_deleted(clerk_id: str | None) -> bool:
@@ -62,6 +97,15 @@ def _record_deletion(clerk_id: str, object_type: str, when: datetime) -> None:
         insert(ClerkDeletion)
         .values(clerk_id=clerk_id, object_type=object_type, deleted_at=when)
         .on_conflict_do_nothing(index_elements=["clerk_id"])
+    )
+
+
+def _one_at_a_time(clerk_id: str) -> None:
+    """Events about one Clerk object wait for each other (a transaction-level advisory lock),
+    so that each sees what the previous one committed: without it a ``user.created`` and a
+    newer ``user.updated`` for a new id could both find no user and race to create one."""
+    db.session.execute(
+        sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(clerk_id, 0)))
     )
 
 
@@ -97,6 +141,7 @@ def _name(data: dict, key: str) -> str:
 
 def sync_user(data: dict, version: datetime, school_id: int | None = None) -> str:
     clerk_id = data["id"]
+    _one_at_a_time(clerk_id)
     if _is_deleted(clerk_id):
         return f"user {clerk_id} was deleted in Clerk; this older event changes nothing"
     link = _locked(sa.select(ClerkUser).where(ClerkUser.clerk_user_id == clerk_id))
@@ -110,20 +155,12 @@ def sync_user(data: dict, version: datetime, school_id: int | None = None) -> st
     if len(email) > 320:
         raise PermanentFailure(f"Clerk user {clerk_id} has an e-mail address over 320 characters.")
     holder = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email))
+    # Messages name Clerk ids and user ids, never the address: they are logged and answered.
+    if holder is not None and (link is None or holder.id != link.user_id):
+        _refuse_taken_email(clerk_id, holder, linking=link is None, verified=verified)
 
     if link is None:
         if holder is not None:
-            other = db.session.scalar(sa.select(ClerkUser).where(ClerkUser.user_id == holder.id))
-            if other is not None:
-                raise PermanentFailure(
-                    f"{email} already belongs to Clerk user "
-                    f"{other.clerk_user_id}; {clerk_id} was not linked."
-                )
-            if not verified:
-                raise PermanentFailure(
-                    f"{email} belongs to an existing CourseCove account and "
-                    f"Clerk has not verified it; {clerk_id} was not linked."
-                )
             user, action = holder, "linked to the existing account"
         else:
             user = add_person(
@@ -134,30 +171,51 @@ def sync_user(data: dict, version: datetime, school_id: int | None = None) -> st
         db.session.add(link)
     else:
         user = db.session.get(User, link.user_id)
-        if holder is not None and holder.id != user.id:
-            raise PermanentFailure(
-                f"Cannot change the e-mail of Clerk user {clerk_id} to "
-                f"{email}: another CourseCove account uses it."
-            )
         action = "updated"
 
     user.email = email
     user.first_name, user.last_name = _name(data, "first_name"), _name(data, "last_name")
     link.clerk_updated_at = version
-    return f"user {user.id} ({email}) {action}"
+    return f"user {user.id} (Clerk {clerk_id}) {action}"
+
+
+def _refuse_taken_email(clerk_id: str, holder: User, *, linking: bool, verified: bool) -> None:
+    """The primary address of ``clerk_id`` is another account's: wait or refuse."""
+    other = db.session.scalar(sa.select(ClerkUser).where(ClerkUser.user_id == holder.id))
+    if other is not None:
+        # Another Clerk user has it: most likely its own update moving away has not arrived.
+        raise OrderConflict(
+            f"the primary e-mail address of Clerk user {clerk_id} belongs to Clerk user "
+            f"{other.clerk_user_id} (user {holder.id}); {clerk_id} was not "
+            f"{'linked' if linking else 'updated'}."
+        )
+    if not linking:
+        raise PermanentFailure(
+            f"Cannot change the e-mail of Clerk user {clerk_id}: CourseCove account "
+            f"{holder.id}, not synced from Clerk, uses that address."
+        )
+    if not verified:
+        raise PermanentFailure(
+            f"The e-mail address of Clerk user {clerk_id} belongs to an existing CourseCove "
+            f"account ({holder.id}) and Clerk has not verified it; {clerk_id} was not linked."
+        )
 
 
 def delete_user(data: dict, version: datetime, school_id: int | None = None) -> str:
-    """Deactivate, never delete: their bookings and history stay."""
+    """Deactivate, never delete: their bookings and history stay. The personal data in the
+    stored deliveries about them is erased (``service.erase_person``, same transaction)."""
     clerk_id = data["id"]
+    _one_at_a_time(clerk_id)
     _record_deletion(clerk_id, "user", version)
     link = _locked(sa.select(ClerkUser).where(ClerkUser.clerk_user_id == clerk_id))
     if link is None:
-        return f"user {clerk_id} was never synced; remembered as deleted"
+        erased = retention.erase_person(clerk_id)
+        return f"user {clerk_id} was never synced; remembered as deleted, {erased} erased"
     user = db.session.get(User, link.user_id)
     user.active = False
     link.clerk_updated_at = max(version, link.clerk_updated_at)
-    return f"user {user.id} ({user.email}) deactivated"
+    erased = retention.erase_person(clerk_id)
+    return f"user {user.id} (Clerk {clerk_id}) deactivated; {erased} stored event(s) erased"
 
 
 # --- schools -----------------------------------------------------------------------------
@@ -176,6 +234,7 @@ def _time_zone(data: dict) -> str | None:
 
 def sync_school(data: dict, version: datetime, school_id: int | None = None) -> str:
     clerk_id = data["id"]
+    _one_at_a_time(clerk_id)
     if _is_deleted(clerk_id):
         return f"organization {clerk_id} was deleted in Clerk; this older event changes nothing"
     school = _locked(sa.select(Organization).where(Organization.clerk_org_id == clerk_id))
@@ -191,6 +250,12 @@ def sync_school(data: dict, version: datetime, school_id: int | None = None) -> 
         )
     holder = db.session.scalar(sa.select(Organization).where(Organization.subdomain == slug))
     if holder is not None and (school is None or holder.id != school.id):
+        if holder.clerk_org_id is not None:
+            # Another Clerk organization: its own rename away may not have arrived yet.
+            raise OrderConflict(
+                f"the subdomain {slug!r} is used by Clerk organization {holder.clerk_org_id} "
+                f"({holder.name}); Clerk organization {clerk_id} ({name}) was not synced."
+            )
         raise PermanentFailure(
             f"The subdomain {slug!r} is already used by {holder.name}; "
             f"Clerk organization {clerk_id} ({name}) was not synced."
@@ -216,6 +281,7 @@ def sync_school(data: dict, version: datetime, school_id: int | None = None) -> 
 
 def delete_school(data: dict, version: datetime, school_id: int | None = None) -> str:
     clerk_id = data["id"]
+    _one_at_a_time(clerk_id)
     _record_deletion(clerk_id, "organization", version)
     school = _locked(sa.select(Organization).where(Organization.clerk_org_id == clerk_id))
     if school is None:
@@ -275,15 +341,18 @@ def _school_membership(school_id: int, *conditions) -> Membership | None:
 
 def sync_membership(data: dict, version: datetime, school_id: int | None = None) -> str:
     clerk_id = data["id"]
+    _one_at_a_time(clerk_id)
     if _is_deleted(clerk_id):
         return f"membership {clerk_id} was deleted in Clerk; this older event changes nothing"
-    if school_id is None:
-        return "its organization was deleted in Clerk; nothing to change"
+    clerk_org_id = (data.get("organization") or {}).get("id")
+    if school_id is None or _is_deleted(clerk_org_id):
+        # A late create must not revive anything in a deactivated school.
+        raise Skipped(f"organization {clerk_org_id} was deleted in Clerk; membership not changed")
     clerk_user_id = (data.get("public_user_data") or {}).get("user_id")
+    if _is_deleted(clerk_user_id):
+        raise Skipped(f"user {clerk_user_id} was deleted in Clerk; membership not changed")
     link = db.session.get(ClerkUser, clerk_user_id) if clerk_user_id else None
     if link is None:
-        if _is_deleted(clerk_user_id):
-            return f"user {clerk_user_id} was deleted in Clerk; nothing to change"
         raise RetryLater(f"user {clerk_user_id} has not been synced yet")
     role = membership_role(data)
 
@@ -336,6 +405,7 @@ def _insert_membership(
 def delete_membership(data: dict, version: datetime, school_id: int | None = None) -> str:
     """Deactivate, never delete: bookings and qualifications refer to the membership."""
     clerk_id = data["id"]
+    _one_at_a_time(clerk_id)
     _record_deletion(clerk_id, "organization_membership", version)
     if school_id is None:
         return f"membership {clerk_id}: its organization is unknown or deleted; nothing to change"

@@ -10,7 +10,10 @@ broker could not take. Call everything here inside ``privileged()``.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,13 +22,20 @@ import sqlalchemy as sa
 from flask import current_app
 from psycopg import errors as pg_errors
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 
 from app import clock
 from app.extensions import db
 from app.identity import queue
 from app.identity.budget import BudgetExceeded, time_budget
-from app.identity.handlers import HANDLERS, PermanentFailure, RetryLater, event_version
+from app.identity.handlers import (
+    HANDLERS,
+    OrderConflict,
+    PermanentFailure,
+    RetryLater,
+    Skipped,
+    event_version,
+)
 from app.models import WebhookEvent, WebhookPath, WebhookStatus
 from app.tenancy import tenant
 
@@ -43,6 +53,63 @@ class Outcome:
 
 
 # --- what a delivery must look like ------------------------------------------------------
+
+MAX_NESTING = 64  # Clerk's events nest 4 or 5 levels; JSONB and the handlers need a bound
+# Characters PostgreSQL cannot hold (NUL) or encode (a lone UTF-16 surrogate, from "\ud800").
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+class UnusableBody(ValueError):
+    """A verified body that cannot be a Clerk event; the message says why (a 400)."""
+
+
+def _refuse_constant(name: str) -> float:
+    raise UnusableBody(f"The signed body contains {name}, which is not JSON.")
+
+
+def _number(text: str) -> float | str:
+    # 1e400 is valid JSON but no float (Python reads infinity, JSONB refuses it): keep its text.
+    value = float(text)
+    return value if math.isfinite(value) else text
+
+
+def parse_event(body: bytes) -> dict:
+    """The event in a verified body, made storable: raises ``UnusableBody``.
+
+    Deliberate changes, so that every verified delivery can be recorded: NUL and lone
+    surrogates become U+FFFD, and a number too large for a float is kept as its text."""
+    try:
+        text = body.decode("utf-8")
+        event = json.loads(text, parse_constant=_refuse_constant, parse_float=_number)
+    except UnicodeDecodeError as exc:
+        raise UnusableBody("The signed body is not UTF-8.") from exc
+    except RecursionError as exc:
+        raise UnusableBody(f"The signed body is nested deeper than {MAX_NESTING} levels.") from exc
+    except UnusableBody:
+        raise
+    except ValueError as exc:
+        raise UnusableBody("The signed body is not JSON.") from exc
+    # Escapes are the only way to spell NUL or a lone surrogate in valid UTF-8 JSON.
+    event = _storable(event, MAX_NESTING, "\\u" in text)
+    problem = event_problem(event)
+    if problem:
+        raise UnusableBody(problem)
+    return event
+
+
+def _storable(value, depth: int, clean_strings: bool):
+    if depth < 0:
+        raise UnusableBody(f"The signed body is nested deeper than {MAX_NESTING} levels.")
+    if isinstance(value, dict):
+        return {
+            _storable(k, depth, clean_strings): _storable(v, depth - 1, clean_strings)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_storable(item, depth - 1, clean_strings) for item in value]
+    if clean_strings and isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    return value
 
 
 def event_problem(event: object) -> str | None:
@@ -138,24 +205,36 @@ def run_event(claimed: Claimed, path: WebhookPath, started: float, deadline: flo
     handler = HANDLERS.get(event_type)
     try:
         with time_budget(deadline):
-            school_id = handler.school_of(payload) if handler and handler.school_of else None
+            school_id = _school_of(handler, payload)
             with tenant(school_id):
                 try:
-                    if handler is None:
-                        detail = f"{event_type} is not handled; nothing to do"
-                    else:
-                        detail = handler.apply(payload["data"], event_version(payload), school_id)
+                    status, detail = _apply(handler, event_type, payload, school_id)
                     duration_ms = (time.perf_counter() - started) * 1000
-                    _finish(event_id, COMPLETED, path, duration_ms, error=None)
+                    _finish(event_id, COMPLETED, path, duration_ms, error=None, detail=detail)
                     db.session.commit()
                 except BaseException:
                     db.session.rollback()  # tenant() commits on the way out
                     raise
-        outcome = Outcome(COMPLETED, detail)
+        outcome = Outcome(status, detail)
     except PermanentFailure as exc:
         outcome = _record_failure(event_id, path, started, str(exc), final=True)
+    except OrderConflict as exc:
+        outcome = _record_failure(
+            event_id,
+            path,
+            started,
+            f"conflict: {exc}",
+            max_attempts=current_app.config["WEBHOOK_CONFLICT_MAX_ATTEMPTS"],
+        )
     except RetryLater as exc:
         outcome = _record_failure(event_id, path, started, f"waiting: {exc}")
+    except (TypeError, ValueError, OverflowError, KeyError, AttributeError, DataError) as exc:
+        # The handlers read only the payload and the database: the same payload would fail
+        # the same way on every attempt, so retrying for an hour helps nobody.
+        db.session.rollback()
+        outcome = _record_failure(
+            event_id, path, started, f"unusable event data: {_describe(exc)}", final=True
+        )
     except Exception as exc:  # budget, timeouts, deadlocks, races: another attempt will do
         db.session.rollback()
         outcome = _record_failure(
@@ -174,6 +253,24 @@ def run_event(claimed: Claimed, path: WebhookPath, started: float, deadline: flo
     return outcome
 
 
+def _school_of(handler, payload: dict | None) -> int | None:
+    if payload is None or handler is None or handler.school_of is None:
+        return None
+    return handler.school_of(payload)
+
+
+def _apply(handler, event_type: str, payload: dict | None, school_id: int | None):
+    """(outcome status, detail) of running the handler."""
+    if payload is None:
+        return "skipped", "skipped: its payload was erased (retention or the person's deletion)"
+    if handler is None:
+        return COMPLETED, f"{event_type} is not handled; nothing to do"
+    try:
+        return COMPLETED, handler.apply(payload["data"], event_version(payload), school_id)
+    except Skipped as exc:
+        return "skipped", f"skipped: {exc}"
+
+
 def _record_failure(
     event_id: int,
     path: WebhookPath,
@@ -182,6 +279,7 @@ def _record_failure(
     *,
     final: bool = False,
     budget_spent: bool = False,
+    max_attempts: int | None = None,
 ) -> Outcome:
     db.session.rollback()
     config = current_app.config
@@ -189,7 +287,8 @@ def _record_failure(
         sa.select(WebhookEvent.attempts).where(WebhookEvent.id == event_id)
     )
     duration_ms = (time.perf_counter() - started) * 1000
-    if path is WebhookPath.MANUAL or final or attempts >= config["WEBHOOK_MAX_ATTEMPTS"]:
+    limit = min(max_attempts or config["WEBHOOK_MAX_ATTEMPTS"], config["WEBHOOK_MAX_ATTEMPTS"])
+    if path is WebhookPath.MANUAL or final or attempts >= limit:
         if not final and path is not WebhookPath.MANUAL:
             error = f"gave up after {attempts} attempts: {error}"
         _finish(event_id, FAILED, path, duration_ms, error)
@@ -213,10 +312,16 @@ def _record_failure(
 
 
 def _finish(
-    event_id: int, status: str, path: WebhookPath, duration_ms: float, error: str | None
+    event_id: int,
+    status: str,
+    path: WebhookPath,
+    duration_ms: float,
+    error: str | None,
+    detail: str | None = None,
 ) -> None:
     values = {
         "status": status,
+        "detail": detail,
         "path": path.value,
         "duration_ms": duration_ms,
         "processed_at": sa.func.clock_timestamp(),
@@ -245,7 +350,10 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, BudgetExceeded):
         return "the time budget ran out"
     if isinstance(exc, DBAPIError) and exc.orig is not None:
-        return f"{type(exc.orig).__name__}: {str(exc.orig).strip()}"
+        # Only the primary message: PostgreSQL's DETAIL repeats the values (e-mail addresses).
+        diag = getattr(exc.orig, "diag", None)
+        message = getattr(diag, "message_primary", None) or str(exc.orig).split("\n")[0]
+        return f"{type(exc.orig).__name__}: {message.strip()}"
     return f"{type(exc).__name__}: {exc}"
 
 

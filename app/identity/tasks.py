@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.identity import service
+from app.identity import retention, service
 from app.identity.queue import PROCESS_TASK
 from app.tasks import celery_app
 from app.tenancy import privileged
@@ -21,3 +21,10 @@ def sweep_pending_webhooks() -> int:
     """Beat, every 30 s: re-enqueue events that should have reached a worker a minute ago."""
     with privileged():
         return service.sweep()
+
+
+@celery_app.task(name="identity.cut_old_webhook_payloads", ignore_result=True)
+def cut_old_webhook_payloads() -> int:
+    """Beat, hourly: completed deliveries lose their payload after the retention period."""
+    with privileged():
+        return retention.cut_old_payloads()

@@ -41,12 +41,19 @@ class WebhookEvent(Model):
             "status IN ('pending', 'processing', 'completed', 'failed')", name="status_valid"
         ),
         sa.Index("ix_webhook_events_status_next_attempt", "status", "next_attempt_at"),
+        sa.Index(
+            "ix_webhook_events_payload_kept",
+            "received_at",
+            postgresql_where=sa.text("payload IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
     svix_id: Mapped[str] = mapped_column(sa.String(100), nullable=False, unique=True)
     event_type: Mapped[str] = mapped_column(sa.String(100), nullable=False, index=True)
-    payload: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    # The event as received (see service.parse_event); NULL once cut by retention or erased
+    # when the person was deleted (payload_cut_at says when).
+    payload: Mapped[dict | None] = mapped_column(JSONB)
     status: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="pending")
     # Which path finished it (or is finishing it): fast, worker or manual.
     path: Mapped[str | None] = mapped_column(sa.String(8))
@@ -66,9 +73,16 @@ class WebhookEvent(Model):
     processed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # How long the last attempt took (the fast path counts from the request's arrival).
     duration_ms: Mapped[float | None] = mapped_column(sa.Float)
+    # What the attempt that completed it did, e.g. "skipped: organization … was deleted".
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    payload_cut_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     @property
     def payload_json(self) -> str:
+        if self.payload is None:
+            return (
+                f"(removed {self.payload_cut_at:%Y-%m-%d %H:%M} UTC)" if self.payload_cut_at else ""
+            )
         return json.dumps(self.payload, indent=2, sort_keys=True)
 
     def __str__(self) -> str:

@@ -24,6 +24,7 @@ WORKER_QUEUE = "identity-tests"
 # The worker reads these from its environment; the test app gets the same values.
 WORKER_SETTINGS = {
     "WEBHOOK_MAX_ATTEMPTS": "4",
+    "WEBHOOK_CONFLICT_MAX_ATTEMPTS": "3",
     "WEBHOOK_RETRY_BASE_S": "0.25",
     "WEBHOOK_TASK_TIMEOUT_MS": "400",
     "WEBHOOK_TASK_QUEUE": WORKER_QUEUE,

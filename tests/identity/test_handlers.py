@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 
@@ -325,3 +327,80 @@ def test_membership_cannot_be_handed_to_another_person(deliver, owner_db, synced
 
     assert status == "failed" and "another person" in detail, f"got {status}: {detail!r}"
     assert membership_in(owner_db, school, owner).clerk_membership_id == membership_id
+
+
+# --- concurrency and late events (issue 13) ----------------------------------------------
+
+
+def test_simultaneous_create_and_newer_update_of_a_new_user_keep_the_newer_data(app, owner_db):
+    """40 pairs, each posted at the same instant from two threads on two connections."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from tests.identity.clerk import WEBHOOK_PATH, signed_headers
+
+    def post(body: str, barrier: Barrier) -> dict:
+        client = app.test_client()
+        headers = signed_headers(body)
+        barrier.wait()
+        response = client.post(
+            WEBHOOK_PATH, data=body, headers=headers, base_url=f"http://{app.config['APP_DOMAIN']}"
+        )
+        return response.get_json()
+
+    problems = []
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(40):
+            person = ClerkPerson("Stale", "Name")
+            created = json.dumps(person.event("created", updated_ms=1_800_000_000_000))
+            person.first = "Fresh"
+            updated = json.dumps(person.event("updated", updated_ms=1_800_000_005_000))
+            barrier = Barrier(2)
+            answers = list(pool.map(post, (created, updated), (barrier, barrier)))
+            user = user_of(owner_db, person)
+            statuses = [answer["status"] for answer in answers]
+            if statuses != ["completed", "completed"] or user is None or user.first_name != "Fresh":
+                problems.append(
+                    f"{person.id}: {[a['status'] + ' ' + a['detail'] for a in answers]}, "
+                    f"name {user and user.first_name!r}"
+                )
+
+    assert not problems, f"expected every pair completed with the newer name, got {problems}"
+
+
+def test_late_membership_after_its_organization_was_deleted_is_skipped(
+    deliver, owner_db, synced, stored
+):
+    school, person = ClerkSchool(), ClerkPerson()
+    synced(school, person)
+    deliver(school.event("deleted", updated_ms=1_800_000_005_000))
+    svix_id = unique("msg")
+
+    answer = expect(
+        deliver(school.membership(person, updated_ms=1_800_000_003_000), svix_id=svix_id)
+    )
+
+    assert answer["status"] == "skipped" and "deleted" in answer["detail"], f"got {answer}"
+    assert stored(svix_id)["detail"] == answer["detail"], "expected the reason stored"
+    org = school_of(owner_db, school)
+    count = owner_db.scalar(
+        sa.select(sa.func.count())
+        .select_from(Membership)
+        .where(Membership.organization_id == org.id)
+    )
+    assert count == 0, f"expected no membership in the deleted school, got {count}"
+
+
+def test_late_membership_after_its_user_was_deleted_is_skipped(deliver, owner_db, synced):
+    school, person = ClerkSchool(), ClerkPerson()
+    synced(school, person)
+    deliver(person.event("deleted"))
+
+    answer = expect(deliver(school.membership(person, updated_ms=1_800_000_003_000)))
+
+    assert answer["status"] == "skipped" and "deleted" in answer["detail"], f"got {answer}"
+    user = user_of(owner_db, person)
+    active = owner_db.scalar(
+        sa.select(Membership.id).where(Membership.user_id == user.id, Membership.active.is_(True))
+    )
+    assert active is None, "expected no active membership for the deleted user"

@@ -234,3 +234,67 @@ def test_repeated_task_messages_run_the_event_once(app, worker, wait_for, owner_
     time.sleep(0.5)  # let the other two messages arrive and find it done
     owner_db.expire_all()
     assert owner_db.get(WebhookEvent, event.id).attempts == 1, f"got {row['attempts']} attempts"
+
+
+# --- conflicts that only the arrival order made (issue 13) -------------------------------
+
+
+def test_email_moved_between_people_applied_in_the_other_order_completes(
+    deliver, worker, wait_for, owner_db
+):
+    first, second = ClerkPerson("First", "Holder"), ClerkPerson("Second", "Holder")
+    expect(deliver(first.event(updated_ms=1_800_000_000_000)))
+    expect(deliver(second.event(updated_ms=1_800_000_000_000)))
+    moved = first.email
+    first.email, second.email = f"{first.id}@elsewhere.example.org", moved
+    svix_id = unique("msg")
+
+    body = expect(deliver(second.event("updated", updated_ms=1_800_000_003_000), svix_id=svix_id))
+    assert body["status"] == "queued" and "conflict" in body["detail"], f"got {body}"
+    expect(deliver(first.event("updated", updated_ms=1_800_000_002_000)))  # the older one
+
+    row = wait_for(svix_id, "completed", worker=worker)
+    owner_db.expire_all()
+    email = owner_db.scalar(
+        sa.select(User.email)
+        .join(ClerkUser, ClerkUser.user_id == User.id)
+        .where(ClerkUser.clerk_user_id == second.id)
+    )
+    assert email == moved, f"expected the second person to have {moved}, got {email} ({row})"
+
+
+def test_subdomain_moved_between_schools_applied_in_the_other_order_completes(
+    deliver, worker, wait_for, owner_db
+):
+    old_home, new_home = ClerkSchool("Old Home"), ClerkSchool("New Home")
+    expect(deliver(old_home.event(updated_ms=1_800_000_000_000)))
+    expect(deliver(new_home.event(updated_ms=1_800_000_000_000)))
+    slug = old_home.slug
+    old_home.slug, new_home.slug = f"{slug}-old", slug
+    svix_id = unique("msg")
+
+    body = expect(deliver(new_home.event("updated", updated_ms=1_800_000_003_000), svix_id=svix_id))
+    assert body["status"] == "queued" and "conflict" in body["detail"], f"got {body}"
+    expect(deliver(old_home.event("updated", updated_ms=1_800_000_002_000)))
+
+    wait_for(svix_id, "completed", worker=worker)
+    owner_db.expire_all()
+    holder = owner_db.scalar(
+        sa.select(Organization.clerk_org_id).where(Organization.subdomain == slug)
+    )
+    assert holder == new_home.id, f"expected {slug} to be {new_home.id}'s, got {holder}"
+
+
+def test_conflict_that_never_resolves_fails_after_the_conflict_attempts(deliver, worker, wait_for):
+    holder, claimant = ClerkPerson(), ClerkPerson()
+    expect(deliver(holder.event()))
+    claimant.email = holder.email
+    svix_id = unique("msg")
+
+    expect(deliver(claimant.event(), svix_id=svix_id))
+
+    row = wait_for(svix_id, "failed", timeout=30, worker=worker)
+    assert row["attempts"] == 3, (
+        f"expected 3 attempts (WEBHOOK_CONFLICT_MAX_ATTEMPTS), got {row['attempts']}"
+    )
+    assert "gave up after 3 attempts: conflict" in row["last_error"], f"got {row['last_error']!r}"

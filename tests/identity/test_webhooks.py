@@ -188,3 +188,137 @@ def test_unhandled_event_type_is_completed_with_nothing_done(deliver, stored):
     row = stored(svix_id)
     assert (row["status"], row["path"]) == ("completed", "fast"), f"got {row}"
     assert "not handled" in body["detail"], f"expected 'not handled', got {body['detail']!r}"
+
+
+# --- hostile but verified deliveries (issue 13) ------------------------------------------
+
+
+def _post_body(platform, body: str, **header_changes):
+    headers = {**signed_headers(body), **header_changes}
+    return platform.post(WEBHOOK_PATH, data=body.encode(), headers=headers)
+
+
+def test_nul_anywhere_in_a_verified_delivery_is_recorded_and_processed(platform, stored, owner_db):
+    person = ClerkPerson("Ma\u0000rie", "Curie")
+    event = person.event(public_metadata={"no\u0000te": "a\u0000b"})
+    svix_id = unique("msg")
+    body = json.dumps(event)
+
+    response = platform.post(WEBHOOK_PATH, data=body, headers=signed_headers(body, svix_id=svix_id))
+
+    answer = expect(response)
+    assert answer["status"] == "completed", f"expected completed, got {answer}"
+    row = stored(svix_id)
+    assert row is not None and row["payload"]["data"]["public_metadata"] == {
+        "no\ufffdte": "a\ufffdb"
+    }, f"expected NUL stored as U+FFFD, got {row and row['payload']['data']['public_metadata']}"
+    name = owner_db.scalar(sa.select(User.first_name).where(User.email == person.email))
+    assert name == "Ma\ufffdrie", f"expected the name with U+FFFD for the NUL, got {name!r}"
+
+
+def test_number_beyond_a_float_is_recorded_as_its_text(platform, stored):
+    event = ClerkPerson().event(public_metadata={"score": "HUGE"})
+    body = json.dumps(event).replace('"HUGE"', "1e400")
+    svix_id = unique("msg")
+
+    answer = expect(
+        platform.post(WEBHOOK_PATH, data=body, headers=signed_headers(body, svix_id=svix_id))
+    )
+
+    assert answer["status"] == "completed", f"expected completed, got {answer}"
+    kept = stored(svix_id)["payload"]["data"]["public_metadata"]["score"]
+    assert kept == "1e400", f"expected the number kept as its text '1e400', got {kept!r}"
+
+
+@pytest.mark.parametrize(
+    ("body", "message_part"),
+    [
+        ('{"type": "user.created", "data": {"id": "user_x", "n": NaN}}', "NaN"),
+        ('{"type": "user.created", "data": {"id": "user_x", "n": -Infinity}}', "-Infinity"),
+        (
+            '{"type": "user.created", "data": {"id": "user_x", "n": '
+            + "[" * 100_000
+            + "]" * 100_000
+            + "}}",
+            "nested deeper",
+        ),
+        (
+            '{"type": "user.created", "data": {"id": "user_x", "n": '
+            + "[" * 200
+            + "]" * 200
+            + "}}",
+            "nested deeper",
+        ),
+    ],
+    ids=["nan", "infinity", "100000_deep", "200_deep"],
+)
+def test_verified_body_json_cannot_store_is_a_400(platform, owner_db, body, message_part):
+    _refused(platform, owner_db, body, signed_headers(body), 400, message_part)
+
+
+def test_svix_id_over_100_characters_is_a_400(platform, owner_db):
+    body = json.dumps(ClerkPerson().event())
+    _refused(platform, owner_db, body, signed_headers(body, svix_id="m" * 101), 400, "svix-id")
+
+
+@pytest.mark.parametrize("updated_at", [10**20, "yesterday", True], ids=str)
+def test_updated_at_that_is_not_a_clerk_time_fails_at_once(deliver, stored, updated_at):
+    event = ClerkPerson().event()
+    event["data"]["updated_at"] = updated_at
+    svix_id = unique("msg")
+
+    answer = expect(deliver(event, svix_id=svix_id))
+
+    row = stored(svix_id)
+    assert (answer["status"], row["status"], row["attempts"]) == ("failed", "failed", 1), (
+        f"expected failed at the first attempt, got {answer['status']}, {row['status']} "
+        f"after {row['attempts']} attempt(s): {row['last_error']!r}"
+    )
+    assert "not a Clerk time" in row["last_error"], f"got {row['last_error']!r}"
+
+
+def test_database_outage_on_the_webhook_is_a_json_500(app, platform, monkeypatch):
+    import psycopg
+
+    from app.extensions import db
+
+    def refuse(*args, **kwargs):
+        raise psycopg.OperationalError("connection refused (the test's outage)")
+
+    def drop_connections():
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # as in production
+    drop_connections()
+    monkeypatch.setattr(psycopg, "connect", refuse)
+    try:
+        body = json.dumps(ClerkPerson().event())
+        response = _post_body(platform, body)
+    finally:
+        monkeypatch.undo()
+        drop_connections()
+
+    assert (response.status_code, response.mimetype) == (500, "application/json"), (
+        f"expected a JSON 500, got {response.status_code} {response.mimetype}: "
+        f"{response.data[:200]!r}"
+    )
+    assert "nothing was changed" in response.get_json()["message"]
+
+
+def test_answers_and_log_lines_carry_no_email_address(deliver, caplog):
+    first, second = ClerkPerson("Ann", "One"), ClerkPerson("Ben", "Two")
+    with caplog.at_level("INFO"):
+        answers = [
+            expect(deliver(first.event(updated_ms=1_800_000_000_000))),
+            expect(deliver(first.event("updated", updated_ms=1_800_000_001_000))),
+            expect(deliver(second.event(updated_ms=1_800_000_000_000))),
+        ]
+        second.email = first.email  # a clash: the answer and the log name ids instead
+        answers.append(expect(deliver(second.event("updated", updated_ms=1_800_000_002_000))))
+        answers.append(expect(deliver(first.event("deleted"))))
+
+    said = json.dumps(answers) + "\n".join(record.getMessage() for record in caplog.records)
+    assert first.email not in said, f"expected no e-mail address, got:\n{said}"
+    assert all(answer["detail"] for answer in answers), f"expected details, got {answers}"

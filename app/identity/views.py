@@ -39,11 +39,13 @@ class WebhookEventView(ModelView):
         "path",
         "attempts",
         "last_error",
+        "detail",
         "received_at",
         "queued_at",
         "next_attempt_at",
         "processed_at",
         "duration_ms",
+        "payload_cut_at",
         "payload_json",
     ]
     search_columns = ["status", "event_type", "path", "svix_id", "received_at"]
@@ -54,6 +56,8 @@ class WebhookEventView(ModelView):
         "payload_json": "Payload",
         "svix_id": "svix-id",
         "last_error": "Last error",
+        "detail": "What it did",
+        "payload_cut_at": "Payload removed",
     }
     formatters_columns = {
         "payload_json": _preformatted,

@@ -67,3 +67,29 @@ def test_chunked_body_over_the_limit_is_a_413_without_reading_it_all(webhook_ser
         f"expected the server to stop reading near {MAX_BODY_BYTES:,} bytes, "
         f"but it took {sent:,} of {HUNDRED_MB:,} before answering"
     )
+
+
+def test_every_route_refuses_a_chunked_upload_over_max_content_length(app, platform):
+    """Outside the webhook too: a multipart file (no Content-Length) would otherwise be
+    spooled to disk whole; Werkzeug's form memory limit does not cover files."""
+    import io
+
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    boundary = "coursecove-test"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="f"; filename="big.bin"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + b"x" * (limit + 1024)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+    response = platform.post(
+        "/login/",
+        input_stream=io.BytesIO(body),
+        content_type=f"multipart/form-data; boundary={boundary}",
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+    assert response.status_code == 413, f"expected 413, got {response.status_code}"

@@ -44,8 +44,15 @@ class Config:
     # ProductionConfig sets this: no start without real SECRET_KEY and APP_DB_PASSWORD.
     REQUIRE_REAL_SECRETS = False
     SQLALCHEMY_DATABASE_URI = DATABASE_URL
-    SQLALCHEMY_BINDS: dict[str, str] = {}
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_BINDS: dict[str, dict] = {}
+    # Both engines (finalize gives the application role's the same): a pooled connection that
+    # PostgreSQL ended (a restart, a failover) is replaced before use instead of failing the
+    # request, and a server that does not answer fails a connection in seconds, not minutes.
+    DATABASE_CONNECT_TIMEOUT_S = int(os.environ.get("DATABASE_CONNECT_TIMEOUT_S", "5"))
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        "pool_pre_ping": True,
+        "connect_args": {"connect_timeout": DATABASE_CONNECT_TIMEOUT_S},
+    }
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
     # Flask-AppBuilder: migrations own the schema, never create_all.
@@ -196,7 +203,10 @@ class Config:
         if not app_url:
             app_url = app_database_url(privileged, config["APP_DB_PASSWORD"])
         config["APP_DATABASE_URL"] = sqlalchemy_url(app_url)
-        config["SQLALCHEMY_BINDS"] = {"app": config["APP_DATABASE_URL"]}
+        # Flask-SQLAlchemy applies SQLALCHEMY_ENGINE_OPTIONS to the default engine only.
+        config["SQLALCHEMY_BINDS"] = {
+            "app": {**config["SQLALCHEMY_ENGINE_OPTIONS"], "url": config["APP_DATABASE_URL"]}
+        }
         config.setdefault("CELERY_BROKER_URL", "")
         if not config["CELERY_BROKER_URL"]:
             config["CELERY_BROKER_URL"] = config["REDIS_URL"]

@@ -148,7 +148,16 @@ class Config:
     RATE_LIMITS = True
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")
     RATELIMIT_HEADERS_ENABLED = True
-    RATELIMIT_SWALLOW_ERRORS = True  # Redis down: serve without limits rather than fail
+    # Redis down: count in this process's memory meanwhile (each limit then applies per web
+    # worker), and never fail a request because the counters are out of reach.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    # Every Redis call a request makes (limits, lockout) waits at most this long (s).
+    REDIS_REQUEST_TIMEOUT_S = float(os.environ.get("REDIS_REQUEST_TIMEOUT_S", "0.5"))
+    RATELIMIT_STORAGE_OPTIONS = {
+        "socket_connect_timeout": REDIS_REQUEST_TIMEOUT_S,
+        "socket_timeout": REDIS_REQUEST_TIMEOUT_S,
+    }
     RATELIMIT_KEY_PREFIX = "coursecove-limits"
 
     # Identity sync from Clerk (docs/identity-sync.md). No webhook secret: the endpoint

@@ -184,10 +184,16 @@ class Config:
     EXTERNAL_CALENDAR_ALLOW_PRIVATE = os.environ.get("EXTERNAL_CALENDAR_ALLOW_PRIVATE") == "1"
     EXTERNAL_CALENDAR_TIMEOUT_S = float(os.environ.get("EXTERNAL_CALENDAR_TIMEOUT_S", "10"))
     EXTERNAL_CALENDAR_MAX_BYTES = int(os.environ.get("EXTERNAL_CALENDAR_MAX_BYTES", "5000000"))
+    # How often beat runs the outbox sweepers (webhook events, e-mails): the longest a row
+    # waits after Redis comes back (docs/reliability.md).
+    SWEEP_EVERY_S = float(os.environ.get("SWEEP_EVERY_S", "30"))
     CELERY_BEAT_SCHEDULE = {
-        "sweep-pending-webhooks": {"task": "identity.sweep_pending_webhooks", "schedule": 30.0},
+        "sweep-pending-webhooks": {
+            "task": "identity.sweep_pending_webhooks",
+            "schedule": SWEEP_EVERY_S,
+        },
         "lesson-reminders": {"task": "notifications.queue_due_reminders", "schedule": 60.0},
-        "sweep-notifications": {"task": "notifications.sweep", "schedule": 30.0},
+        "sweep-notifications": {"task": "notifications.sweep", "schedule": SWEEP_EVERY_S},
         "instructor-calendars": {
             "task": "calendars.refresh_external_calendars",
             "schedule": float(os.environ.get("EXTERNAL_CALENDAR_REFRESH_S", "900")),

@@ -94,8 +94,8 @@ def database_unreachable(error: OperationalError | InterfaceError) -> bool:
 
 def handle_database_error(error: OperationalError | InterfaceError):
     """503 while the database is unreachable: at once, never a hang, never a half-write (the
-    transaction died with its connection). Rendered without the layout, which reads the
-    database for its menus."""
+    transaction died with its connection). Rendered without the layout and the template
+    context, which read the database (menus, the signed-in user)."""
     _rollback()
     if not database_unreachable(error):
         log.error("database error", exc_info=error)
@@ -104,7 +104,10 @@ def handle_database_error(error: OperationalError | InterfaceError):
     headers = {"Retry-After": str(RETRY_AFTER_S)}
     if _wants_json():
         return {"error": ServiceUnavailable().name, "message": UNAVAILABLE}, 503, headers
-    return render_template("unavailable.html", message=UNAVAILABLE), 503, headers
+    # Straight from the environment: render_template's context processors load the signed-in
+    # user, from the database.
+    page = current_app.jinja_env.get_template("unavailable.html").render(message=UNAVAILABLE)
+    return page, 503, headers
 
 
 def handle_unforeseen(error: InternalServerError):

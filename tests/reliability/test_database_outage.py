@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from config import APP_DB_ROLE
 
 PIANO_30 = "Piano lesson (30 min)"
+ADA = "ada@musicschool.demo"
 
 
 def end_app_sessions(owner_engine) -> int:
@@ -70,7 +71,7 @@ def test_pooled_sessions_ended_by_the_server_are_replaced_before_the_next_reques
 def test_while_the_database_refuses_the_app_pages_answer_503_at_once_then_recover(
     visit, music, owner_engine, refuse_app_logins
 ):
-    visitor = visit("musicschool")
+    visitor = visit("musicschool", ADA)  # signed in: the page must not load her either
     assert visitor.get("/book/").status_code == 200
     refuse_app_logins()
     end_app_sessions(owner_engine)

@@ -11,9 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 import sqlalchemy as sa
+from psycopg import errors as pg_errors
+from sqlalchemy.exc import OperationalError
 
+from app.errors import database_unreachable
 from config import APP_DB_ROLE
 
 PIANO_30 = "Piano lesson (30 min)"
@@ -91,3 +95,23 @@ def test_while_the_database_refuses_the_app_pages_answer_503_at_once_then_recove
     assert "try again" in api.get_json()["message"].lower(), api.get_json()
     assert took < 5, f"expected an answer at once, both took {took:.1f} s"
     assert after.status_code == 200, f"expected recovery without a restart, got {after.status_code}"
+
+
+@pytest.mark.parametrize(
+    ("error", "unreachable"),
+    [
+        (psycopg.OperationalError("connection failed: No such file or directory"), True),
+        (pg_errors.AdminShutdown("terminating connection due to administrator command"), True),
+        (pg_errors.CannotConnectNow("the database system is starting up"), True),
+        (pg_errors.DeadlockDetected("deadlock detected"), False),
+        (pg_errors.QueryCanceled("canceling statement due to statement timeout"), False),
+        (pg_errors.LockNotAvailable("could not obtain lock"), False),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
+)
+def test_only_a_server_that_went_away_is_a_503(error, unreachable):
+    wrapped = OperationalError("SELECT 1", {}, error)
+
+    assert database_unreachable(wrapped) is unreachable, (
+        f"expected {type(error).__name__} to be {'a 503' if unreachable else 'a 500'}"
+    )

@@ -116,9 +116,7 @@ def test_worker_killed_mid_webhook_runs_it_again_and_creates_the_account_once(
     )
     after = event_row(owner_engine, headers["svix-id"])
     with owner_engine.connect() as conn:
-        links = conn.scalar(
-            sa.select(sa.func.count()).where(ClerkUser.clerk_user_id == person.id)
-        )
+        links = conn.scalar(sa.select(sa.func.count()).where(ClerkUser.clerk_user_id == person.id))
         accounts = conn.scalar(
             sa.select(sa.func.count()).where(sa.func.lower(User.email) == person.email.lower())
         )

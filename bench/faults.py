@@ -638,11 +638,13 @@ def clerk_person(n: int) -> tuple[str, dict]:
     return clerk_id, event
 
 
-def deliver(stack: Stack, event: dict) -> tuple[str, int]:
-    """POST one signed delivery; (svix-id, HTTP status)."""
+def post_delivery(
+    stack: Stack, event: dict, svix_id: str | None = None
+) -> tuple[str, requests.Response | None]:
+    """POST one signed delivery (``svix_id``: Svix's retry of an earlier one)."""
     from svix.webhooks import Webhook
 
-    svix_id = f"msg_faults_{next(_clerk_counter):06d}"
+    svix_id = svix_id or f"msg_faults_{next(_clerk_counter):06d}"
     body = json.dumps(event)
     now = datetime.now(UTC)
     headers = {
@@ -659,9 +661,15 @@ def deliver(stack: Stack, event: dict) -> tuple[str, int]:
             headers=headers,
             timeout=REQUEST_TIMEOUT_S,
         )
-        return svix_id, response.status_code
     except requests.RequestException:
-        return svix_id, 0
+        response = None
+    return svix_id, response
+
+
+def deliver(stack: Stack, event: dict) -> tuple[str, int]:
+    """POST one signed delivery; (svix-id, HTTP status, 0 for no answer)."""
+    svix_id, response = post_delivery(stack, event)
+    return svix_id, response.status_code if response is not None else 0
 
 
 # --- scenarios ----------------------------------------------------------------------------------
@@ -704,12 +712,23 @@ def scenario_pg(bench: Bench, mode: str) -> dict:
     time.sleep(6)
     down_at = time.monotonic()
     stack.pg.stop(mode)
-    time.sleep(bench.down_s)
+    time.sleep(1)
+    _, person = clerk_person(400 + len(mode))
+    svix_id, refused = post_delivery(stack, person)
+    time.sleep(max(0.0, bench.down_s - (time.monotonic() - down_at)))
     stack.pg.start()
     up_at = time.monotonic()
     time.sleep(12)
     traffic.stop()
     end_at = time.monotonic()
+    _, retried = post_delivery(stack, person, svix_id)  # Svix retries what was refused
+    webhook = {
+        "answer_while_down": refused.status_code if refused is not None else None,
+        "answer_was_json": refused is not None
+        and "json" in refused.headers.get("Content-Type", ""),
+        "svix_retry_answer": retried.status_code if retried is not None else None,
+        **wait_for_webhooks(stack, [svix_id], 30),
+    }
     report = {
         "tried": f"pg_ctl stop -m {mode} for {bench.down_s:.0f} s under {len(bench.students)} "
         "students browsing and booking through gunicorn",
@@ -725,6 +744,7 @@ def scenario_pg(bench: Bench, mode: str) -> dict:
         **booking_integrity(stack, since["bookings"], traffic),
     }
     report["mail"] = wait_for_mail(stack, since["notifications"], timeout=60)
+    report["webhook"] = webhook
     report.update(bench.worker_died(0))
     report["held"] = {
         "no_hang": report["hangs"] == 0,
@@ -735,6 +755,8 @@ def scenario_pg(bench: Bench, mode: str) -> dict:
         "no_half_written_booking": report["half_written"] == 0,
         "booking_emails_sent_once": report["mail"]["all_sent"]
         and report["mail"]["sent_twice_or_more"] == 0,
+        "webhook_refused_as_json_then_completed": webhook["answer_was_json"]
+        and webhook["all_completed"],
     }
     return report
 
@@ -1034,6 +1056,10 @@ def run(args: argparse.Namespace) -> dict:
     started = time.monotonic()
     try:
         stack.start()
+        # Alembic's logging set-up (the migrations) disabled every logger that existed before it.
+        logging.getLogger().setLevel(logging.WARNING)
+        log.disabled = False
+        log.setLevel(logging.INFO)
         emails = make_students(stack, args.students + 1)
         type_id, slots = free_piano_slots(stack)
         students = [Student(stack, email) for email in emails[1:]]

@@ -96,10 +96,9 @@ def handle_database_error(error: OperationalError | InterfaceError):
     """503 while the database is unreachable: at once, never a hang, never a half-write (the
     transaction died with its connection). Rendered without the layout and the template
     context, which read the database (menus, the signed-in user)."""
-    _rollback()
     if not database_unreachable(error):
-        log.error("database error", exc_info=error)
-        return handle_unforeseen(InternalServerError(original_exception=error))
+        raise error  # Flask's own path: logged, then the friendly 500 (raised under tests)
+    _rollback()
     log.warning("database unreachable: %s", error.orig)
     headers = {"Retry-After": str(RETRY_AFTER_S)}
     if _wants_json():

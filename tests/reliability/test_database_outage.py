@@ -115,3 +115,20 @@ def test_only_a_server_that_went_away_is_a_503(error, unreachable):
     assert database_unreachable(wrapped) is unreachable, (
         f"expected {type(error).__name__} to be {'a 503' if unreachable else 'a 500'}"
     )
+
+
+def test_a_statement_error_that_is_not_an_outage_stays_a_500(app, visit, monkeypatch):
+    """A deadlock or a timeout is not "come back in a moment": it is logged and the visitor
+    gets the usual 500 page."""
+    from app.booking import views
+
+    def deadlock(*args, **kwargs):
+        raise OperationalError("UPDATE …", {}, pg_errors.DeadlockDetected("deadlock detected"))
+
+    monkeypatch.setattr(views, "render", deadlock)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # as in production
+
+    page = visit("musicschool").get("/book/")
+
+    assert page.status_code == 500, f"expected the 500 page, got {page.status_code}"
+    assert "Something went wrong on our side" in page.data.decode()

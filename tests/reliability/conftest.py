@@ -3,6 +3,7 @@ server of the test's own that it may kill (``engines.py``)."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,9 @@ from tests.reliability.engines import RedisServer
 @pytest.fixture(scope="module")
 def own_redis() -> Iterator[RedisServer]:
     """A ``redis-server`` only this module's servers use, so a test can take it away."""
-    server = RedisServer(Path(tempfile.mkdtemp(prefix="coursecove-faults-redis-")))
+    workdir = Path(tempfile.mkdtemp(prefix="coursecove-faults-redis-"))
+    server = RedisServer(workdir)
     server.start()
     yield server
     server.kill()
+    shutil.rmtree(workdir, ignore_errors=True)

@@ -68,6 +68,7 @@ class Config:
                 ".*",
             ],
             [r"SchoolSettingsView", "can_(list|show|edit)"],
+            [r"SchoolLogoView", ".*"],
             [r"SchoolNotificationView", "can_(list|show)"],
             [r"(AppointmentType|Location|InstructorQualification)Api", ".*"],
             [
@@ -84,7 +85,7 @@ class Config:
             ],
             [
                 r"(Appointment setup|School|People|Locations|Appointment types|Qualifications"
-                r"|Instructors|Students|Administrators|Settings|E-mails)",
+                r"|Instructors|Students|Administrators|Settings|Logo|E-mails)",
                 "menu_access",
             ],
             [r"UserInfoEditView|ResetMyPasswordView", ".*"],

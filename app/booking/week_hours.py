@@ -11,7 +11,7 @@ with a choice, as every other change to hours does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import time
 
 import sqlalchemy as sa
 from flask import abort, flash, g, redirect, request, url_for
@@ -22,6 +22,8 @@ from app.extensions import db
 from app.models import Location, LocationMode, Membership, MembershipRole, WorkingHours
 from app.models.scheduling import WEEKDAYS
 from app.scheduling import WorkingWindow, validate_weekly_windows
+from app.scheduling.time_format import TimeNotUnderstood, parse_time
+from app.school_time import school_time_format, time_input_example
 from app.tenancy import current_membership, current_org_id
 
 EMPTY_RANGES = 2  # blank ranges offered under each day's own
@@ -109,9 +111,9 @@ def _dated(instructor: Membership) -> list[WorkingHours]:
 
 def _time(value: str, what: str) -> time:
     try:
-        return datetime.strptime(value.strip(), "%H:%M").time()
-    except ValueError:
-        raise WeekProblem(f"{what}: give a time like 14:00.") from None
+        return parse_time(value)
+    except TimeNotUnderstood:
+        raise WeekProblem(f"{what}: give a time like {time_input_example()}.") from None
 
 
 def week_from_form(form, location_ids: set[int]) -> dict[int, list[Range]]:
@@ -175,7 +177,7 @@ def week_problems(instructor: Membership, week: dict[int, list[Range]]) -> list[
     ]
     return [
         p.replace(f"Instructor {instructor.id}", instructor.full_name)
-        for p in validate_weekly_windows(windows)
+        for p in validate_weekly_windows(windows, school_time_format())
     ]
 
 

@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, SelectMultipleField, StringField, TimeField
+from wtforms import DateField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from app import clock
-from app.admin.fields import meeting_link_validators
+from app.admin.fields import meeting_link_validators, school_time_field
 from app.booking import disruptions
 from app.booking.hours import day_range_problems, override_problems, weekly_hours_problems
 from app.extensions import db
@@ -49,10 +49,8 @@ def _location_choices() -> list[tuple[int, str]]:
 
 
 class _WindowForm(FlaskForm):
-    start_time = TimeField(
-        "Start", format="%H:%M", validators=[InputRequired("Give a start time.")]
-    )
-    end_time = TimeField("End", format="%H:%M", validators=[InputRequired("Give an end time.")])
+    start_time = school_time_field("Start", message="Give a start time.")
+    end_time = school_time_field("End", message="Give an end time.")
     location = SelectField("Location", coerce=int, default=0)
     modes = SelectMultipleField(
         "Ways of teaching",

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,6 +28,7 @@ from app.models import (
     Organization,
     User,
 )
+from app.scheduling.time_format import format_moment, format_time
 from app.tenancy import privileged, tenant
 
 # Rows tests may create, children first (deleted in this order afterwards).
@@ -85,6 +87,7 @@ class School:
     subdomain: str
     id: int
     time_zone: str
+    time_format: str = "24h"  # how the school writes times: "12h" (New York) or "24h"
     types: dict[str, int] = field(default_factory=dict)
     people: dict[str, int] = field(default_factory=dict)  # first name -> membership id
     locations: dict[str, int] = field(default_factory=dict)
@@ -96,12 +99,22 @@ class School:
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.zone)
 
+    def clock(self, value: datetime | time_of_day) -> str:
+        """A time as the school's pages write it: "3:00 PM" (12h) or "15:00" (24h)."""
+        if isinstance(value, datetime):
+            value = self.local(value)
+        return format_time(value, self.time_format)
+
+    def when(self, moment: datetime, day: str = "%d %b %Y") -> str:
+        """``day`` and the time as the school writes them: "07 Dec 2026, 3:00 PM"."""
+        return format_moment(moment, self.time_zone, self.time_format, day, zone_name=False)
+
 
 def _school(subdomain: str) -> School:
     organization = db.session.scalar(
         sa.select(Organization).where(Organization.subdomain == subdomain)
     )
-    school = School(subdomain, organization.id, organization.time_zone)
+    school = School(subdomain, organization.id, organization.time_zone, organization.time_format)
     school.types = dict(
         db.session.execute(
             sa.select(AppointmentType.name, AppointmentType.id).where(

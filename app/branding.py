@@ -121,7 +121,7 @@ def contrast_ratio(one: str, other: str) -> float:
 
 def text_colour_on(background: str) -> str:
     """White or near-black, whichever contrasts more with ``background``."""
-    white, ink = "#ffffff", "#111827"
+    white, ink = "#ffffff", "#000000"
     return white if contrast_ratio(background, white) >= contrast_ratio(background, ink) else ink
 
 

@@ -26,6 +26,7 @@ from app.models import (
     Membership,
     MembershipRole,
     Organization,
+    SchoolLogo,
     User,
 )
 from app.scheduling.time_format import format_moment, format_time
@@ -368,3 +369,18 @@ def ensemble(app: Flask, music: School, rows_written: RowsWritten) -> Iterator[s
         )
         db.session.commit()
         db.session.remove()
+
+
+@pytest.fixture
+def restore_music(owner_db, org_ids, music):
+    """The music school's settings and logo as the demo has them, after the test."""
+    yield
+    owner_db.rollback()
+    owner_db.execute(
+        sa.update(Organization)
+        .where(Organization.id == org_ids["musicschool"])
+        .values(time_format="12h", brand_colour=None, name="Riverside Music School")
+    )
+    owner_db.execute(sa.delete(SchoolLogo))
+    owner_db.commit()
+    music.time_format = "12h"

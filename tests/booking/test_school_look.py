@@ -53,21 +53,6 @@ def admin(visit):
     return visit("musicschool", GRACE)
 
 
-@pytest.fixture
-def restore_music(owner_db, org_ids, music):
-    """The music school's settings and logo as the demo has them, after the test."""
-    yield
-    owner_db.rollback()
-    owner_db.execute(
-        sa.update(Organization)
-        .where(Organization.id == org_ids["musicschool"])
-        .values(time_format="12h", brand_colour=None, name="Riverside Music School")
-    )
-    owner_db.execute(sa.delete(SchoolLogo))
-    owner_db.commit()
-    music.time_format = "12h"
-
-
 def upload(visitor, content: bytes, name: str = "logo.png"):
     return visitor.post(
         "/school/logo/",

@@ -30,9 +30,13 @@ def school_time_format() -> str:
     return school.time_format if school is not None else TimeFormat.TWENTY_FOUR_HOUR.value
 
 
-def shown_time(value: time | datetime | None) -> str:
-    """A wall time: "2:30 PM" or "14:30"."""
-    return "" if value is None else format_time(value, school_time_format())
+def shown_time(value: time | datetime | int | None) -> str:
+    """A wall time: "2:30 PM" or "14:30"; an int is that hour ("2:00 PM", a calendar row)."""
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        value = time(value)
+    return format_time(value, school_time_format())
 
 
 def shown_range(start: time | None, end: time | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import abort, current_app, flash, g, redirect, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.filters import FilterEqual
@@ -44,6 +45,8 @@ from app.panels import colour_swatch
 from app.scheduling.time_format import TimeFormat
 from app.tenancy import current_org, current_org_id
 from app.tenancy.views import TenantModelView, TenantSQLAInterface
+
+NO_COLOUR_YET = "#222222"  # what the colour box shows before a school picks its colour
 
 
 class LocationView(TenantModelView):
@@ -361,7 +364,7 @@ class SchoolSettingsView(TenantModelView):
         "time_format": time_format_field(),
         "brand_colour": colour_field(
             "Navbar colour",
-            default="#ffffff",
+            default=NO_COLOUR_YET,
             description="The navbar of the school's pages, with its name and logo "
             "(the Logo page); its text turns white or dark to stay readable.",
         ),
@@ -371,6 +374,13 @@ class SchoolSettingsView(TenantModelView):
         "contact_email": [Optional(), Email()],
         "reminder_hours": [DataRequired(), valid_reminder_hours],
     }
+
+    def pre_update(self, item: Organization) -> None:
+        # A colour box always sends a colour: the one it showed for "none chosen yet" keeps
+        # the pages' own navbars (FAB's dark one, the booking pages' white one).
+        before = sa.inspect(item).attrs.brand_colour.history.deleted
+        if item.brand_colour == NO_COLOUR_YET and before in ([None], []):
+            item.brand_colour = None
 
     def post_update(self, item: Organization) -> None:
         reminders.settings_changed(item.id)

@@ -41,7 +41,7 @@ def settings_form(**overrides) -> dict:
         "name": "Riverside Music School",
         "time_zone": "America/New_York",
         "time_format": "12h",
-        "brand_colour": "#ffffff",
+        "brand_colour": "#222222",  # what the colour box shows before a colour is chosen
         "contact_email": "",
         "reminder_hours": "24, 1",
     }
@@ -69,7 +69,7 @@ def test_new_york_writes_12_hour_times_and_london_24_hour(owner_db, org_ids):
 
 
 def test_switching_the_school_to_24_hours_changes_what_every_page_shows(
-    admin, visit, music, org_ids, restore_music, free_slots
+    admin, visit, music, org_ids, restore_music, free_slots, owner_db
 ):
     slot = free_slots(music, "Piano lesson (30 min)", days_ahead=7, instructor="Clara")[0]
     week = music.local(slot.start).date().isoformat()
@@ -87,6 +87,9 @@ def test_switching_the_school_to_24_hours_changes_what_every_page_shows(
     music.time_format = "24h"
 
     assert saved.status_code == 302, saved.data.decode()[-1500:]
+    owner_db.expire_all()
+    school = owner_db.get(Organization, org_ids["musicschool"])
+    assert (school.time_format, school.brand_colour) == ("24h", None), "colour left unchosen"
     assert "24-hour (14:30)" in admin.get(f"/schoolsettingsview/show/{org_ids['musicschool']}").text
     page = ada.get(times).data.decode()
     assert format_time(music.local(slot.start), "24h") in page and f">{twelve}<" not in page

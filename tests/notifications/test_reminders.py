@@ -229,7 +229,11 @@ def test_admin_changes_the_schools_reminder_hours_and_pending_ones_are_replanned
     seat = book(visit, music, slot, ADA)
     admin = visit("musicschool", "grace@musicschool.demo")
     url = f"/schoolsettingsview/edit/{org_ids['musicschool']}"
-    settings = {"name": "Riverside Music School", "time_zone": "America/New_York"}
+    settings = {
+        "name": "Riverside Music School",
+        "time_zone": "America/New_York",
+        "time_format": "12h",
+    }
 
     refused = admin.post(url, data={**settings, "reminder_hours": "soon"})
     unchanged = reminder_rows(owner, seat)

@@ -110,6 +110,9 @@ class Config:
     # Host-only session cookies: a musicschool cookie is never sent to yogastudio.
     SESSION_COOKIE_DOMAIN = False
     SESSION_COOKIE_SAMESITE = "Lax"
+    # No request body over 4 MB is read (a logo is at most 512 KB; a bigger one up to this
+    # size gets the logo page's own message, beyond it a 413 page).
+    MAX_CONTENT_LENGTH = 4 * 1024 * 1024
     REMEMBER_COOKIE_DOMAIN = None
 
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

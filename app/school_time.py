@@ -61,8 +61,13 @@ def shown_moment(
 
 
 def time_input_example() -> str:
-    """What a time input's placeholder shows: "2:00 PM" or "14:00"."""
+    """A time written the school's way, for hints: "2:00 PM" or "14:00"."""
     return time_example(school_time_format())
+
+
+def time_input_placeholder() -> str:
+    """A time box's placeholder: "e.g. 2:00 PM" (a bare time would read as a value)."""
+    return f"e.g. {time_input_example()}"
 
 
 def init_app(app) -> None:
@@ -70,4 +75,4 @@ def init_app(app) -> None:
     (``day=""``: the time alone), ``{{ row.start_time|clock }}``, and the inputs' example."""
     app.add_template_filter(shown_moment, "local")
     app.add_template_filter(shown_time, "clock")
-    app.add_template_global(time_input_example, "time_example")
+    app.add_template_global(time_input_placeholder, "time_placeholder")

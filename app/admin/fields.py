@@ -25,7 +25,7 @@ from wtforms.widgets import ColorInput, TextInput
 from app import clock
 from app.models import LocationMode
 from app.scheduling.time_format import TIME_FORMATS, TimeNotUnderstood, parse_time
-from app.school_time import shown_time, time_input_example
+from app.school_time import shown_time, time_input_example, time_input_placeholder
 
 TIME_ZONES = frozenset(available_timezones())
 
@@ -49,7 +49,7 @@ class _TimeTextInput(TextInput):
 
     def __call__(self, field, **kwargs):
         kwargs.setdefault("class_", "form-control")
-        kwargs.setdefault("placeholder", time_input_example())
+        kwargs.setdefault("placeholder", time_input_placeholder())
         kwargs.setdefault("autocomplete", "off")
         kwargs.setdefault("data-time-input", "")
         return super().__call__(field, **kwargs)

@@ -46,7 +46,7 @@ def test_switching_to_24_hours_changes_the_hours_editor_and_the_booking_page(
 
     page.goto(browser_site.url("musicschool", clara_monday))
     expect(page.locator("#d0-0-start")).to_have_value("14:00")
-    expect(page.locator("#d0-0-start")).to_have_attribute("placeholder", "14:00")
+    expect(page.locator("#d0-0-start")).to_have_attribute("placeholder", "e.g. 14:00")
 
     student = new_page()
     week = music.local(slot.start).date().isoformat()

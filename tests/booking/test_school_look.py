@@ -94,7 +94,7 @@ def test_switching_the_school_to_24_hours_changes_what_every_page_shows(
     page = ada.get(times).data.decode()
     assert format_time(music.local(slot.start), "24h") in page and twelve not in page
     editor = admin.get(hours).data.decode()
-    assert 'value="14:00"' in editor and 'placeholder="14:00"' in editor
+    assert 'value="14:00"' in editor and 'placeholder="e.g. 14:00"' in editor
     assert "2:00 PM" not in editor
 
 

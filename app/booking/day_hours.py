@@ -248,6 +248,11 @@ def day_problems(instructor: Membership, day: date, rows: list[HoursOverride]) -
     return [p.replace(f"Instructor {instructor.id}", instructor.full_name) for p in problems]
 
 
+def _same_hours(row: HoursOverride) -> tuple:
+    """Rows equal by this are the same hours: kept, not removed and added again."""
+    return (row.start_time, row.end_time, row.location_id, tuple(sorted(row.location_modes)))
+
+
 def save_day(
     instructor: Membership,
     hours: DayHours,
@@ -260,9 +265,8 @@ def save_day(
     """Make the date's stored rows exactly ``rows`` (or a one-day time off); None: no change."""
     day = hours.day
     existing = _overrides(instructor, day, day)
-    key = lambda r: (r.start_time, r.end_time, r.location_id, tuple(sorted(r.location_modes)))  # noqa: E731
-    have = {key(r): r for r in existing}
-    wanted = {key(r): r for r in rows}
+    have = {_same_hours(r): r for r in existing}
+    wanted = {_same_hours(r): r for r in rows}
     removed: list = [r for k, r in have.items() if k not in wanted]
     added: list = [r for k, r in wanted.items() if k not in have]
     away = _one_day_time_off(instructor, day)

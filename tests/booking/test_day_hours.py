@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.models import HoursOverride, TimeOff
-from tests.booking.test_disruptions import GRACE
+from tests.booking.test_disruptions import GRACE, lessons_on_one_day
 from tests.booking.test_week_hours import new_instructor
 
 CLARA = "clara@musicschool.demo"
@@ -120,3 +120,29 @@ def test_an_instructor_sets_a_date_from_the_portal_calendar(visit, music, owner)
     assert added == [(day, time(8), time(9), ["online"])], added
     removed = clara.post(f"/teaching/schedule/day/{day.isoformat()}", data=day_form())
     assert removed.status_code == 302 and overrides(owner, clara_id) == before
+
+
+def test_a_date_that_no_longer_covers_a_lesson_lists_it_before_saving(
+    app, visit, music, owner, free_slots, make_students
+):
+    (student,) = make_students(music, 1)
+    day, (seat,) = lessons_on_one_day(app, music, free_slots, [student], days_ahead=20)
+    admin = visit("musicschool", GRACE)
+    url = f"/availability/week/{music.people['Clara']}/day/{day.isoformat()}"
+    before = overrides(owner, music.people["Clara"])
+
+    # 06:00–07:00 only: the booked lesson that day falls outside.
+    hit = admin.post(url, data=day_form(("6am", "7am")))
+    kept = admin.post(url, data=day_form(("6am", "7am")) | {f"lesson-{seat}": "keep"})
+
+    assert hit.status_code == 422 and f'data-lesson="{seat}"' in hit.text, "listed first"
+    assert 'value="6am"' in hit.text, "what was typed stays while the admin decides"
+    assert kept.status_code == 302, kept.text[-1500:]
+    added = [o for o in overrides(owner, music.people["Clara"]) if o not in before]
+    assert added == [(day, time(6), time(7), ["online"])], added
+    owner.execute(
+        sa.delete(HoursOverride).where(
+            HoursOverride.instructor_id == music.people["Clara"], HoursOverride.day == day
+        )
+    )
+    owner.commit()

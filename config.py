@@ -75,6 +75,7 @@ class Config:
                 ".*",
             ],
             [r"SchoolSettingsView", "can_(list|show|edit)"],
+            [r"SchoolLogoView", ".*"],
             [r"SchoolNotificationView", "can_(list|show)"],
             [r"(AppointmentType|Location|InstructorQualification)Api", ".*"],
             [
@@ -91,7 +92,7 @@ class Config:
             ],
             [
                 r"(Appointment setup|School|People|Locations|Appointment types|Qualifications"
-                r"|Instructors|Students|Administrators|Settings|E-mails)",
+                r"|Instructors|Students|Administrators|Settings|Logo|E-mails)",
                 "menu_access",
             ],
             [r"UserInfoEditView|ResetMyPasswordView", ".*"],
@@ -116,6 +117,9 @@ class Config:
     # Host-only session cookies: a musicschool cookie is never sent to yogastudio.
     SESSION_COOKIE_DOMAIN = False
     SESSION_COOKIE_SAMESITE = "Lax"
+    # No request body over 4 MB is read (a logo is at most 512 KB; a bigger one up to this
+    # size gets the logo page's own message, beyond it a 413 page).
+    MAX_CONTENT_LENGTH = 4 * 1024 * 1024
     REMEMBER_COOKIE_DOMAIN = None
 
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

@@ -26,7 +26,7 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
-    from app import errors, security
+    from app import errors, school_time, security
     from app.extensions import csrf, db, limiter, migrate
     from app.tenancy import privileged
     from app.tenancy import requests as tenancy_requests
@@ -40,6 +40,7 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
     # Before FAB: the request's school must be bound before FAB loads the signed-in user.
     tenancy_requests.init_app(app)
     errors.init_app(app)
+    school_time.init_app(app)
 
     # FAB syncs its roles and permissions at start-up: owner connection, explicitly. Before
     # the first migration there is nothing to sync into; prepare_database() does it then.
@@ -61,7 +62,7 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
 
 
 def _register_views(appbuilder) -> None:
-    from app import accounts, booking, calendars
+    from app import accounts, booking, branding, calendars
     from app.admin import views as admin_views
     from app.identity import views as identity_views
     from app.notifications import views as notification_views
@@ -69,6 +70,7 @@ def _register_views(appbuilder) -> None:
     from app.portal import views as portal_views
 
     admin_views.register(appbuilder)
+    branding.register(appbuilder)
     portal_views.register(appbuilder)
     platform_views.register(appbuilder)
     booking.register(appbuilder)

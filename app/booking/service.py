@@ -57,6 +57,7 @@ from app.scheduling import (
     check_booking,
     weekly_occurrences,
 )
+from app.school_time import shown_moment
 
 log = logging.getLogger(__name__)
 
@@ -881,7 +882,7 @@ def book_series(
 
 
 def _local_label(moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo(school().time_zone)).strftime("%a %d %b %Y, %H:%M")
+    return shown_moment(moment, school().time_zone, zone_name=False)
 
 
 # --- cancelling and rescheduling ------------------------------------------------------------

@@ -32,9 +32,10 @@ from flask_login import current_user
 
 from app import clock
 from app.booking import params, service
-from app.booking.display import week_columns, when, zone_label
+from app.booking.display import week_columns, zone_label
 from app.booking.forms import CancelForm, ConfirmForm, ReminderPreferenceForm, RescheduleForm
 from app.booking.service import BookingProblem, LessonChoice, SlotTaken
+from app.branding import school_look
 from app.extensions import db
 from app.models import (
     AppointmentType,
@@ -71,6 +72,7 @@ def only_on_a_school_site():
         membership.role.value if membership is not None else None,
         current_user.first_name if current_user.is_authenticated else None,
     )
+    school_look()  # the navbar's logo and colour, read now for the same reason
 
 
 class Frame(NamedTuple):
@@ -265,7 +267,9 @@ def times(type_id: int):
     else:  # open on the first week that has a free time, not on an empty one
         week, slots = service.first_week_with_free_times(appointment_type, week, **filters)
     zone = student_zone(school.time_zone)
-    columns = week_columns(slots, week, school.time_zone, zone, location_names())
+    columns = week_columns(
+        slots, week, school.time_zone, zone, location_names(), school.time_format
+    )
     args = {
         k: v
         for k, v in (
@@ -567,7 +571,6 @@ def detail(attendee_id: int):
         cancel_form=CancelForm(),
         is_new=bool(request.args.get("new")),
         series_count=request.args.get("series", type=int),
-        when=when,
     )
 
 
@@ -642,22 +645,14 @@ def reschedule(attendee_id: int):
         slot_url=slot_url,
         show_place=False,
         appointment_type=attendee.booking.appointment_type,
-        columns=week_columns(slots, week, school.time_zone, zone, location_names()),
+        columns=week_columns(
+            slots, week, school.time_zone, zone, location_names(), school.time_format
+        ),
         week=week,
         previous_week=week - timedelta(days=7) if week > this_week else None,
         next_week=week + timedelta(days=7),
         form=form,
         picked=picked,
-        when=when,
         school_zone_label=zone_label(school.time_zone, now),
         student_zone_label=zone_label(zone, now) if zone else None,
     )
-
-
-@bp.app_template_filter("local")
-def local_time(moment, zone: str | None = None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
-    """``{{ booking.starts_at|local }}``: in the school's zone (or ``zone``), with its name."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(ZoneInfo(zone or current_org().time_zone))
-    return f"{local.strftime(fmt)} {local.tzname()}"

@@ -1,6 +1,6 @@
 """Availability: the scheduling core's answer against the SQL that feeds it, and the page.
 
-    .venv/bin/python bench/availability.py [--runs 40] [--seed 4] [--no-gc-freeze]
+    .venv/bin/python bench/availability.py [--runs 40] [--seed 4] [--scale 1] [--no-gc-freeze]
 
 Builds its own school in a fresh database: 20 instructors, 8 appointment types (the asked one
 taught by 12 of them, in person at 3 locations and online), weekly hours (Mon–Fri 09–12 and
@@ -47,10 +47,13 @@ sys.path.insert(0, str(ROOT))
 SUBDOMAIN = "benchschool"
 DOMAIN = "coursecove.bench"
 ZONE = "America/New_York"
+# The school at --scale 1; --scale N multiplies people, time off and bookings by N (the
+# types, locations and hours stay: a bigger school, not a different one).
 INSTRUCTORS = 20
 QUALIFIED = 12
 STUDENTS = 300
 BOOKINGS = 5_000
+TIME_OFF = 30
 DATABASE = "coursecove_bench_availability"
 
 log = logging.getLogger("bench.availability")
@@ -112,7 +115,7 @@ def build_app(database_url: str):
 # --- the school -----------------------------------------------------------------------------------
 
 
-def build_school(app, rng: random.Random) -> dict:
+def build_school(app, rng: random.Random, scale: int = 1) -> dict:
     """Insert the school on the owner connection; returns ids the measurements need."""
     import sqlalchemy as sa
     from flask_appbuilder.security.sqla.models import User
@@ -163,8 +166,8 @@ def build_school(app, rng: random.Random) -> dict:
             session.flush()
             return [m.id for m in members]
 
-        instructors = people("teacher", INSTRUCTORS, MembershipRole.INSTRUCTOR)
-        students = people("student", STUDENTS, MembershipRole.STUDENT)
+        instructors = people("teacher", INSTRUCTORS * scale, MembershipRole.INSTRUCTOR)
+        students = people("student", STUDENTS * scale, MembershipRole.STUDENT)
         locations = [Location(organization_id=org.id, name=f"Studio {n}") for n in range(3)]
         session.add_all(locations)
         session.flush()
@@ -202,7 +205,7 @@ def build_school(app, rng: random.Random) -> dict:
                     ],
                 )
         for n, instructor in enumerate(instructors):
-            taught = {ASKED} if n < QUALIFIED else set()
+            taught = {ASKED} if n < QUALIFIED * scale else set()
             taught |= set(rng.sample([t[0] for t in TYPES], 3))
             session.add_all(
                 InstructorQualification(
@@ -247,7 +250,7 @@ def build_school(app, rng: random.Random) -> dict:
                 )
             )
         session.execute(sa.insert(WorkingHours), [{"organization_id": org.id, **h} for h in hours])
-        for _ in range(30):
+        for _ in range(TIME_OFF * scale):
             first = today + timedelta(days=rng.randint(-10, 50))
             session.add(
                 TimeOff(
@@ -266,7 +269,7 @@ def build_school(app, rng: random.Random) -> dict:
         )
         session.flush()
         bookings, attendees = _bookings(
-            org.id, instructors, students, types, locations, today, zone, rng
+            org.id, instructors, students, types, locations, today, zone, rng, BOOKINGS * scale
         )
         session.execute(sa.insert(Booking), bookings)
         ids = session.scalars(
@@ -287,8 +290,8 @@ def build_school(app, rng: random.Random) -> dict:
         }
 
 
-def _bookings(org_id, instructors, students, types, locations, today, zone, rng):
-    """5,000 lessons inside the instructors' hours, never overlapping (buffers included) per
+def _bookings(org_id, instructors, students, types, locations, today, zone, rng, count):
+    """``count`` lessons inside the instructors' hours, never overlapping (buffers included) per
     instructor, and never two at once for a student."""
     from sqlalchemy.dialects.postgresql import Range
 
@@ -297,7 +300,7 @@ def _bookings(org_id, instructors, students, types, locations, today, zone, rng)
     busy: dict[int, list[tuple[datetime, datetime]]] = {i: [] for i in instructors}
     student_busy: dict[int, list[tuple[datetime, datetime]]] = {s: [] for s in students}
     bookings, attendees = [], []
-    while len(bookings) < BOOKINGS:
+    while len(bookings) < count:
         day = rng.choice(days)
         if day.weekday() == 6:
             continue
@@ -527,6 +530,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="multiply instructors, students, time off and bookings (10: 200 instructors, "
+        "50,000 bookings)",
+    )
+    parser.add_argument(
         "--no-gc-freeze",
         action="store_true",
         help="leave the start-up objects to the cyclic GC (p95 then shows "
@@ -543,8 +553,12 @@ def main() -> int:
         database_url, server = start_database(workdir)
         app = build_app(database_url)
         logging.getLogger().setLevel(logging.WARNING)
-        log.warning("building the school (20 instructors, 8 types, 5,000 bookings)")
-        ids = build_school(app, random.Random(args.seed))
+        log.warning(
+            "building the school (%d instructors, 8 types, %d bookings)",
+            INSTRUCTORS * args.scale,
+            BOOKINGS * args.scale,
+        )
+        ids = build_school(app, random.Random(args.seed), args.scale)
         if not args.no_gc_freeze:
             # What a pre-loading server does after start-up: the app's long-lived objects
             # (metadata, views, templates) leave the GC's generations, so a full collection
@@ -570,6 +584,7 @@ def main() -> int:
         "page_ms": rounded.pop("page_ms"),
         **rounded,
         "runs": args.runs,
+        "scale": args.scale,
         "gc_freeze": not args.no_gc_freeze,
         "machine": machine(),
     }

@@ -14,6 +14,7 @@ the slots returned.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
@@ -303,9 +304,10 @@ class _Search:
         hi = min(window.end_ts - self.duration, self.latest)
         if lo > hi:
             return []
-        allowed = _unblocked(lo, hi, self.blocked(instructor_id))
+        blocked = self.blocked(instructor_id)
         if window.steady:
-            return [_grid(window.start_ts, self.step, a, b) for a, b in allowed]
+            return _free_grid(window.start_ts, self.step, lo, hi, blocked)
+        allowed = _unblocked(lo, hi, blocked)
         return [[s for s in _wall_grid(self.index, window, self.step) if _inside(s, allowed)]]
 
     def blocked(self, instructor_id: int) -> Ranges:
@@ -466,6 +468,23 @@ def _unblocked(lo: int, hi: int, blocked: Ranges) -> list[tuple[int, int]]:
     return allowed
 
 
+def _free_grid(anchor: int, step: int, lo: int, hi: int, blocked: Ranges) -> list[range]:
+    """Grid points anchor + k*step in [lo, hi] (lo >= anchor) outside the blocked ranges, as
+    runs: ``_unblocked`` and ``_grid`` in one pass, as this runs once per window of hours."""
+    starts, ends = blocked.starts, blocked.ends
+    runs = []
+    cursor = lo
+    for n in range(bisect_right(ends, lo), len(starts)):  # merged and sorted
+        if starts[n] > hi:
+            break
+        if starts[n] > cursor:
+            runs.append(range(anchor + -(-(cursor - anchor) // step) * step, starts[n], step))
+        cursor = ends[n]  # beyond the cursor: the ranges are merged and end after lo
+    if cursor <= hi:
+        runs.append(range(anchor + -(-(cursor - anchor) // step) * step, hi + 1, step))
+    return runs
+
+
 def _keys(starts: Starts, mask: int, width: int) -> Iterable[int]:
     """The offer keys of these starts with one setting: a run of grid starts is a run of keys,
     so a steady day's keys cost nothing to list."""
@@ -495,12 +514,6 @@ def _set_bits(mask: int) -> Iterator[int]:
         lowest = mask & -mask
         yield lowest.bit_length() - 1
         mask ^= lowest
-
-
-def _grid(anchor: int, step: int, a: int, b: int) -> range:
-    """Grid points anchor + k*step lying in [a, b] (a >= anchor)."""
-    first = anchor + -(-(a - anchor) // step) * step
-    return range(first, b + 1, step)
 
 
 def _wall_grid(index: _Index, window: DayWindow, step: int) -> list[int]:

@@ -356,7 +356,7 @@ def _bookings(org_id, instructors, students, types, locations, today, zone, rng,
 
 BASELINE_SQL = {
     # The rows the answer depends on, as plain SQL, in the order and shape the loader asks
-    # for them (app/booking/calendar.py): who may teach the type, then their hours, date
+    # for them (app/booking/schedule_data.py): who may teach the type, then their hours, date
     # overrides, time off and closures, and bookings, and where the type is taught.
     "qualifications": """
         SELECT q.appointment_type_id, q.instructor_id FROM instructor_qualifications q
@@ -404,7 +404,7 @@ def measure(app, ids: dict, runs: int) -> dict:
     import sqlalchemy as sa
 
     from app.booking import service
-    from app.booking.calendar import (
+    from app.booking.schedule_data import (
         CalendarRows,
         appointment_type_spec,
         build_calendar,

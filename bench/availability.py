@@ -36,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -54,7 +55,26 @@ QUALIFIED = 12
 STUDENTS = 300
 BOOKINGS = 5_000
 TIME_OFF = 30
+
+
+@dataclass(frozen=True)
+class SchoolSize:
+    """How many of each a bench school has (bench/load.py builds 50 smaller ones)."""
+
+    instructors: int = INSTRUCTORS
+    qualified: int = QUALIFIED  # for the asked type
+    students: int = STUDENTS
+    bookings: int = BOOKINGS
+    time_off: int = TIME_OFF
+    admins: int = 0
+
+    @classmethod
+    def at(cls, scale: int) -> SchoolSize:
+        return cls(*(n * scale for n in (INSTRUCTORS, QUALIFIED, STUDENTS, BOOKINGS, TIME_OFF)))
+
+
 DATABASE = "coursecove_bench_availability"
+PASSWORD = "bench-password"  # every bench person's; a cheap hash, signing in is not measured here
 
 log = logging.getLogger("bench.availability")
 
@@ -115,7 +135,13 @@ def build_app(database_url: str):
 # --- the school -----------------------------------------------------------------------------------
 
 
-def build_school(app, rng: random.Random, scale: int = 1) -> dict:
+def build_school(
+    app,
+    rng: random.Random,
+    size: SchoolSize = SchoolSize(),
+    subdomain: str = SUBDOMAIN,
+    analyze: bool = True,
+) -> dict:
     """Insert the school on the owner connection; returns ids the measurements need."""
     import sqlalchemy as sa
     from flask_appbuilder.security.sqla.models import User
@@ -142,16 +168,18 @@ def build_school(app, rng: random.Random, scale: int = 1) -> dict:
     today = datetime.now(zone).date()
     with app.app_context(), privileged():
         session = db.session
-        org = Organization(name="Bench Music School", subdomain=SUBDOMAIN, time_zone=ZONE)
+        org = Organization(
+            name=f"Bench Music School {subdomain}", subdomain=subdomain, time_zone=ZONE
+        )
         session.add(org)
         session.flush()
-        password = generate_password_hash("bench-password", method="pbkdf2:sha256:1000")
+        password = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
         def people(prefix: str, count: int, role: MembershipRole) -> list[int]:
             users = [
                 User(
-                    username=f"{prefix}{n}@bench.test",
-                    email=f"{prefix}{n}@bench.test",
+                    username=f"{prefix}{n}@{subdomain}.test",
+                    email=f"{prefix}{n}@{subdomain}.test",
                     first_name=prefix.title(),
                     last_name=str(n),
                     active=True,
@@ -166,8 +194,9 @@ def build_school(app, rng: random.Random, scale: int = 1) -> dict:
             session.flush()
             return [m.id for m in members]
 
-        instructors = people("teacher", INSTRUCTORS * scale, MembershipRole.INSTRUCTOR)
-        students = people("student", STUDENTS * scale, MembershipRole.STUDENT)
+        instructors = people("teacher", size.instructors, MembershipRole.INSTRUCTOR)
+        students = people("student", size.students, MembershipRole.STUDENT)
+        people("admin", size.admins, MembershipRole.ADMIN)
         locations = [Location(organization_id=org.id, name=f"Studio {n}") for n in range(3)]
         session.add_all(locations)
         session.flush()
@@ -205,7 +234,7 @@ def build_school(app, rng: random.Random, scale: int = 1) -> dict:
                     ],
                 )
         for n, instructor in enumerate(instructors):
-            taught = {ASKED} if n < QUALIFIED * scale else set()
+            taught = {ASKED} if n < size.qualified else set()
             taught |= set(rng.sample([t[0] for t in TYPES], 3))
             session.add_all(
                 InstructorQualification(
@@ -250,7 +279,7 @@ def build_school(app, rng: random.Random, scale: int = 1) -> dict:
                 )
             )
         session.execute(sa.insert(WorkingHours), [{"organization_id": org.id, **h} for h in hours])
-        for _ in range(TIME_OFF * scale):
+        for _ in range(size.time_off):
             first = today + timedelta(days=rng.randint(-10, 50))
             session.add(
                 TimeOff(
@@ -269,7 +298,7 @@ def build_school(app, rng: random.Random, scale: int = 1) -> dict:
         )
         session.flush()
         bookings, attendees = _bookings(
-            org.id, instructors, students, types, locations, today, zone, rng, BOOKINGS * scale
+            org.id, instructors, students, types, locations, today, zone, rng, size.bookings
         )
         session.execute(sa.insert(Booking), bookings)
         ids = session.scalars(
@@ -279,14 +308,19 @@ def build_school(app, rng: random.Random, scale: int = 1) -> dict:
             attendee["booking_id"] = booking_id
         session.execute(sa.insert(BookingAttendee), attendees)
         session.commit()
-        session.execute(sa.text("ANALYZE"))
-        session.commit()
+        if analyze:
+            session.execute(sa.text("ANALYZE"))
+            session.commit()
         return {
             "org_id": org.id,
+            "subdomain": subdomain,
             "type_id": types[ASKED].id,
             "student_user": session.scalar(
                 sa.select(Membership.user_id).where(Membership.id == students[0])
             ),
+            "instructors": instructors,
+            "students": [f"student{n}@{subdomain}.test" for n in range(size.students)],
+            "admins": [f"admin{n}@{subdomain}.test" for n in range(size.admins)],
         }
 
 
@@ -553,12 +587,13 @@ def main() -> int:
         database_url, server = start_database(workdir)
         app = build_app(database_url)
         logging.getLogger().setLevel(logging.WARNING)
+        size = SchoolSize.at(args.scale)
         log.warning(
             "building the school (%d instructors, 8 types, %d bookings)",
-            INSTRUCTORS * args.scale,
-            BOOKINGS * args.scale,
+            size.instructors,
+            size.bookings,
         )
-        ids = build_school(app, random.Random(args.seed), args.scale)
+        ids = build_school(app, random.Random(args.seed), size)
         if not args.no_gc_freeze:
             # What a pre-loading server does after start-up: the app's long-lived objects
             # (metadata, views, templates) leave the GC's generations, so a full collection

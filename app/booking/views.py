@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import NamedTuple
-from urllib.parse import unquote, urlencode
+from urllib.parse import quote_plus, unquote
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -94,13 +94,21 @@ _QUERY_SAFE = "!$'()*,/:;?@"
 
 def query_urls(endpoint: str, **path_args) -> Callable[..., str]:
     """``url_for(endpoint, **path_args, **query)`` for the hundreds of time buttons of a week:
-    the route is built once, then each button only adds its query string (url_for costs
-    ~40 µs a call, which at 600 buttons was a sixth of the page)."""
+    the route is built once, then each button only adds its query string, and each distinct
+    value is quoted once (url_for costs ~40 µs a call, urlencode ~10 µs; at 600 buttons that
+    was a sixth of the page)."""
     base = url_for(endpoint, **path_args)
+    quoted: dict[object, str] = {}
+
+    def quote(value: object) -> str:
+        found = quoted.get(value)
+        if found is None:
+            found = quoted[value] = quote_plus(str(value), safe=_QUERY_SAFE)
+        return found
 
     def url(**query) -> str:
-        items = [(name, value) for name, value in query.items() if value is not None]
-        return f"{base}?{urlencode(items, safe=_QUERY_SAFE)}" if items else base
+        pairs = [f"{quote(k)}={quote(v)}" for k, v in query.items() if v is not None]
+        return f"{base}?{'&'.join(pairs)}" if pairs else base
 
     return url
 

@@ -533,6 +533,10 @@ def summary(results: Results, seconds: float, args, load_before: float) -> dict:
     }
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60)
@@ -554,6 +558,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, _interrupt)  # a stopped bench stops what it started, too
     workdir = Path(tempfile.mkdtemp(prefix="coursecove-bench-load-"))
     stack = Stack(workdir, args)
     try:

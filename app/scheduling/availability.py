@@ -372,40 +372,39 @@ class _Search:
         slots = []
         start_at = end_at = None
         last_start = None
-        for start, number, instructor_ids in self.grid_offers():
+        instructor_ids = by_instructor = None
+        for start, number, offered in self.grid_offers():
             if start != last_start:  # offers of one start are adjacent: one lookup for them all
                 last_start, start_at, end_at = start, moments[start], moments[start + duration]
+            if offered is not instructor_ids:  # the variants of one window share their tuples
+                instructor_ids, by_instructor = offered, tuple(map(pair_of, offered))
             mode, location_id = variants[number]
             slots.append(
                 _new_slot(
-                    (
-                        start_at,
-                        end_at,
-                        mode,
-                        location_id,
-                        instructor_ids,
-                        seats,
-                        tuple(map(pair_of, instructor_ids)),
-                    )
+                    (start_at, end_at, mode, location_id, instructor_ids, seats, by_instructor)
                 )
             )
         return slots
 
-    def grid_offers(self) -> Iterator[tuple[int, int, tuple[int, ...]]]:
+    def grid_offers(self) -> list[tuple[int, int, tuple[int, ...]]]:
         """(start, variant number, instructor ids) of every grid offer, in output order."""
-        found, width = self.found, self.width
+        found, width, numbers_of = self.found, self.width, self.numbers_of
         repeats = self.index.has_overlapping_hours
-        last_start = None
-        by_variant: dict[int, list[list[int]]] = {}
-        for key in sorted(found):
-            start, mask = divmod(key, width)
-            if start != last_start:
-                yield from _offers_at(last_start, by_variant, repeats)
-                last_start, by_variant = start, {}
-            offered = found[key]
-            for number in self.numbers_of(mask):
-                by_variant.setdefault(number, []).append(offered)
-        yield from _offers_at(last_start, by_variant, repeats)
+        keys = sorted(found)
+        starts = [key // width for key in keys]
+        offers = []
+        n, count = 0, len(keys)
+        while n < count:
+            start = starts[n]
+            last = bisect_right(starts, start, n)  # the keys of this start: n .. last - 1
+            if last == n + 1:  # one window setting offers this start: one list for its variants
+                offered = found[keys[n]]
+                ids = tuple(dict.fromkeys(offered) if repeats else offered)
+                offers += [(start, number, ids) for number in numbers_of(keys[n] % width)]
+            else:
+                offers += _merged_offers(start, [(k % width, found[k]) for k in keys[n:last]], self)
+            n = last
+        return offers
 
     def numbers_of(self, mask: int) -> list[int]:
         """The variant numbers of a mask, ascending."""
@@ -493,19 +492,19 @@ def _keys(starts: Starts, mask: int, width: int) -> Iterable[int]:
     return [start * width + mask for start in starts]
 
 
-def _offers_at(
-    start: int | None, by_variant: dict[int, list[list[int]]], repeats: bool
-) -> Iterator[tuple[int, int, tuple[int, ...]]]:
-    """One start's offers per variant; a variant offered by windows of several settings
-    merges their instructors."""
-    for number in sorted(by_variant):
-        lists = by_variant[number]
-        if len(lists) > 1:
-            yield start, number, tuple(sorted(set().union(*lists)))
-        elif repeats:
-            yield start, number, tuple(dict.fromkeys(lists[0]))
-        else:
-            yield start, number, tuple(lists[0])
+def _merged_offers(
+    start: int, lists: list[tuple[int, list[int]]], search: _Search
+) -> list[tuple[int, int, tuple[int, ...]]]:
+    """One start's offers per variant when windows of several settings offer it: a variant
+    offered by more than one merges their instructors."""
+    by_variant: dict[int, list[list[int]]] = {}
+    for mask, offered in lists:
+        for number in search.numbers_of(mask):
+            by_variant.setdefault(number, []).append(offered)
+    return [
+        (start, number, tuple(sorted(set().union(*found))))
+        for number, found in sorted(by_variant.items())
+    ]
 
 
 def _set_bits(mask: int) -> Iterator[int]:

@@ -38,3 +38,4 @@ bench: install
 	$(PY) bench/webhooks.py
 	$(PY) bench/ical.py
 	$(PY) bench/reminders.py
+	$(PY) bench/load.py

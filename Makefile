@@ -39,3 +39,4 @@ bench: install
 	$(PY) bench/ical.py
 	$(PY) bench/reminders.py
 	$(PY) bench/faults.py
+	$(PY) bench/load.py

@@ -149,7 +149,8 @@ class Config:
 
     # Flask-Limiter keeps its counters in Redis (REDIS_URL unless set); 429s carry Retry-After.
     # RATE_LIMITS switches the limits and the sign-in lockout (app/security/throttle.py).
-    RATE_LIMITS = True
+    # RATE_LIMITS=0 in the environment: a load test whose every client is one address.
+    RATE_LIMITS = os.environ.get("RATE_LIMITS", "1") != "0"
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")
     RATELIMIT_HEADERS_ENABLED = True
     # Redis down: count in this process's memory meanwhile (each limit then applies per web

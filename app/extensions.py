@@ -14,7 +14,15 @@ from flask_wtf.csrf import CSRFProtect
 from app.tenancy.session import TenantRoutingSession
 
 # model_class=Model makes db.metadata FAB's metadata, so Alembic sees every table.
-db = SQLAlchemy(model_class=Model, session_options={"class_": TenantRoutingSession})
+db = SQLAlchemy(
+    model_class=Model,
+    session_options={"class_": TenantRoutingSession},
+    # Defaults for every engine (the owner's and the application role's bind alike): sessions
+    # in UTC whatever the server's default, so psycopg hands out datetimes in datetime.UTC. It
+    # decodes those ~2x faster than in ZoneInfo("Etc/UTC"), initdb's usual default, and the
+    # scheduling core converts them faster too (thousands per availability page).
+    engine_options={"connect_args": {"options": "-c TimeZone=UTC"}},
+)
 migrate = Migrate()
 limiter = Limiter(key_func=get_remote_address)
 # Every POST/PUT/PATCH/DELETE of every blueprint needs a token (the Clerk webhook is exempt:

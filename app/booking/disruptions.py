@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.booking import service
-from app.booking.calendar import appointment_type_spec, load_calendar, local_midnight
+from app.booking.schedule_data import appointment_type_spec, load_calendar, local_midnight
 from app.extensions import db
 from app.models import (
     Booking,

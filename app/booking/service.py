@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.exc import DBAPIError
 
 from app import clock
-from app.booking.calendar import appointment_type_spec, load_calendar
+from app.booking.schedule_data import appointment_type_spec, load_calendar
 from app.extensions import db
 from app.models import (
     AppointmentType,

@@ -11,9 +11,10 @@ Views are thin: read the request (``params``), call ``service``, render.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import NamedTuple
-from urllib.parse import unquote
+from urllib.parse import quote_plus, unquote
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -87,6 +88,31 @@ def show_problem(problem: BookingProblem):
     return render(
         "booking/problem.html", status=problem.status_code, problem=problem, back=request.referrer
     )
+
+
+# The characters werkzeug leaves unquoted in a query string (its ``_urlencode``).
+_QUERY_SAFE = "!$'()*,/:;?@"
+
+
+def query_urls(endpoint: str, **path_args) -> Callable[..., str]:
+    """``url_for(endpoint, **path_args, **query)`` for the hundreds of time buttons of a week:
+    the route is built once, then each button only adds its query string, and each distinct
+    value is quoted once (url_for costs ~40 µs a call, urlencode ~10 µs; at 600 buttons that
+    was a sixth of the page)."""
+    base = url_for(endpoint, **path_args)
+    quoted: dict[object, str] = {}
+
+    def quote(value: object) -> str:
+        found = quoted.get(value)
+        if found is None:
+            found = quoted[value] = quote_plus(str(value), safe=_QUERY_SAFE)
+        return found
+
+    def url(**query) -> str:
+        pairs = [f"{quote(k)}={quote(v)}" for k, v in query.items() if v is not None]
+        return f"{base}?{'&'.join(pairs)}" if pairs else base
+
+    return url
 
 
 def render(template: str, status: int = 200, **context):
@@ -286,10 +312,10 @@ def times(type_id: int):
     def week_url(monday: date) -> str:
         return url_for("booking.times", type_id=type_id, week=monday.isoformat(), **keep)
 
+    confirm_url = query_urls("booking.confirm", type_id=type_id)
+
     def slot_url(slot) -> str:
-        return url_for(
-            "booking.confirm",
-            type_id=type_id,
+        return confirm_url(
             start=slot.start_iso,
             mode=slot.mode,
             location=slot.location_id,
@@ -628,13 +654,10 @@ def reschedule(attendee_id: int):
     def week_url(monday: date) -> str:
         return url_for("booking.reschedule", attendee_id=attendee.id, week=monday.isoformat())
 
+    reschedule_url = query_urls("booking.reschedule", attendee_id=attendee.id)
+
     def slot_url(slot) -> str:
-        return url_for(
-            "booking.reschedule",
-            attendee_id=attendee.id,
-            start=slot.start_iso,
-            week=week.isoformat(),
-        )
+        return reschedule_url(start=slot.start_iso, week=week.isoformat())
 
     template = "booking/_week.html" if request.args.get("partial") else "booking/reschedule.html"
     return render(

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from app.booking.calendar import load_calendar, local_midnight
+from app.booking.schedule_data import load_calendar, local_midnight
 from app.extensions import db
 from app.models import Booking, BookingAttendee, BookingStatus, BusyTime, Membership
 from app.school_time import shown_range

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -283,3 +284,56 @@ def test_instructor_schedule_lists_their_lessons(visit, music, free_slots):
 
     assert "Ada Lovelace" in page
     assert music.when(slot.start) in page
+
+
+def statements_for(app, visitor, path: str) -> tuple[int, bytes]:
+    """(SQL statements the request ran, its body)."""
+    from app.extensions import db
+
+    counted = []
+
+    def count(*_args) -> None:
+        counted.append(1)
+
+    with app.app_context():
+        engines = list(db.engines.values())
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = visitor.get(path)
+    finally:
+        for engine in engines:
+            sa.event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200, response.status_code
+    return len(counted), response.data
+
+
+def test_bookings_list_costs_the_same_queries_for_one_row_or_a_page(app, visit, owner, music):
+    shown = min(
+        10,
+        owner.scalar(sa.text(f"SELECT count(*) FROM bookings WHERE organization_id = {music.id}")),
+    )
+    assert shown >= 3, f"the demo school should have a few bookings, got {shown}"
+    admin = visit("musicschool", GRACE)
+    one, _ = statements_for(app, admin, "/bookingview/list/?psize_BookingView=1")
+    page, body = statements_for(app, admin, f"/bookingview/list/?psize_BookingView={shown}")
+
+    assert body.count(b'href="/bookings/') >= shown, "every booking on the page lists its students"
+    assert page == one, (
+        f"expected the same statements for 1 and {shown} bookings (types, instructors, places "
+        f"and students loaded together), got {one} and {page}"
+    )
+
+
+def test_bookings_search_offers_instructors_not_every_member(visit):
+    admin = visit("musicschool", GRACE)
+
+    listing = admin.get("/bookingview/list/")
+
+    # The search form is JSON in the page: its instructor <select>, escaped.
+    choices = re.search(rb'id=\\"instructor\\".*?/select', listing.data)
+    assert choices, "the search form has an instructor choice"
+    assert b"Clara" in choices.group(), f"an instructor is offered, got {choices.group()[:300]}"
+    assert b"Ada Lovelace" not in choices.group(), (
+        f"a student is not offered as an instructor to search by, got {choices.group()[:300]}"
+    )

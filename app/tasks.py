@@ -21,6 +21,10 @@ def init_celery(app: Flask) -> Celery:
 
     celery_app.conf.update(
         broker_url=app.config["CELERY_BROKER_URL"],
+        # kombu's Redis transport, fixed to survive a Redis restart (see app/broker.py).
+        broker_transport="app.broker:Transport",
+        # Keep trying for as long as Redis is away (the default gives up after 100 tries).
+        broker_connection_max_retries=None,
         result_backend=None,
         task_acks_late=True,
         task_reject_on_worker_lost=True,

@@ -1,4 +1,5 @@
-"""`make run` end to end: embedded engines, migrations, demo, web + worker + beat, Ctrl-C."""
+"""`make run` end to end: embedded engines, migrations, demo, gunicorn + worker + beat, a
+crashed worker restarted, Ctrl-C."""
 
 from __future__ import annotations
 
@@ -47,6 +48,22 @@ def _wait_for_log(log: Path, markers: list[str], seconds: float) -> None:
     raise AssertionError(f"expected {markers} in the output; got:\n{log.read_text()[-3000:]}")
 
 
+def _direct_child(launcher: subprocess.Popen, *words: str) -> psutil.Process:
+    for child in psutil.Process(launcher.pid).children():
+        if all(word in " ".join(child.cmdline()) for word in words):
+            return child
+    raise AssertionError(f"no child process running {' '.join(words)}")
+
+
+def _serves_while(condition, url: str, host: str, seconds: float) -> list[int]:
+    """Ask the web server every 0.2 s until ``condition()`` holds; the statuses it gave."""
+    statuses, deadline = [], time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        statuses.append(_get(url, host))
+        time.sleep(0.2)
+    return statuses
+
+
 @pytest.mark.slow
 def test_make_run_serves_the_demo_and_stops_everything_on_ctrl_c(tmp_path):
     port = str(free_port())
@@ -65,6 +82,23 @@ def test_make_run_serves_the_demo_and_stops_everything_on_ctrl_c(tmp_path):
         school = _wait_for(base, f"musicschool.localhost:{port}", launcher, 90)
         platform = _get(base, f"localhost:{port}")
         _wait_for_log(log, ["ready.", "beat: Starting"], 60)
+        web = _direct_child(launcher, "gunicorn", "app/gunicorn_conf.py")
+
+        # A crashed worker is restarted; the web server keeps answering meanwhile.
+        worker = _direct_child(launcher, "celery", "worker")
+        worker.kill()
+        statuses = _serves_while(
+            lambda: log.read_text().count(" ready.") >= 2,
+            base,
+            f"musicschool.localhost:{port}",
+            60,
+        )
+        assert log.read_text().count(" ready.") >= 2, (
+            f"expected the killed worker to be restarted; got:\n{log.read_text()[-3000:]}"
+        )
+        assert statuses and set(statuses) == {200}, f"web answered {statuses} meanwhile"
+        restarted = _direct_child(launcher, "celery", "worker")
+        assert restarted.pid != worker.pid and web.is_running()
         children = psutil.Process(launcher.pid).children(recursive=True)
         launcher.send_signal(signal.SIGINT)
         launcher.wait(timeout=60)
@@ -75,5 +109,6 @@ def test_make_run_serves_the_demo_and_stops_everything_on_ctrl_c(tmp_path):
     output = log.read_text()
     assert (school, platform) == (200, 200), output[-3000:]
     assert "musicschool.localhost" in output and "coursecove-demo" in output
+    assert "worker stopped unexpectedly (exit code -9); restarting it in 1 s." in output
     assert launcher.returncode == 0
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]

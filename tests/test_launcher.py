@@ -3,6 +3,7 @@ crashed worker restarted, Ctrl-C."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -112,3 +113,67 @@ def test_make_run_serves_the_demo_and_stops_everything_on_ctrl_c(tmp_path):
     assert "worker stopped unexpectedly (exit code -9); restarting it in 1 s." in output
     assert launcher.returncode == 0
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_make_serve_refuses_to_start_without_its_own_servers(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["COURSECOVE_INSTANCE_DIR"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "app.launcher", "--serve"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0 and "set DATABASE_URL and REDIS_URL" in result.stderr, (
+        f"expected a refusal naming both URLs, got {result.returncode}: {result.stderr[-500:]}"
+    )
+
+
+@pytest.mark.slow
+def test_make_serve_runs_gunicorn_worker_and_beat_in_production(tmp_path):
+    from app.local_engines import create_database, postgres_url, start_postgres, start_redis
+
+    postgres = start_postgres(tmp_path / "pg", cleanup_mode="delete")
+    redis_server, redis_url = start_redis(tmp_path / "redis.db")
+    create_database(postgres_url(postgres, "postgres"), "served")
+    port = str(free_port())
+    env = {
+        **os.environ,
+        "DATABASE_URL": postgres_url(postgres, "served"),
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "a-real-secret-for-this-test-only",
+        "APP_DB_PASSWORD": "a-real-password-for-this-test",
+        "APP_DOMAIN": "coursecove.test",
+        "PORT": port,
+        "COURSECOVE_INSTANCE_DIR": str(tmp_path / "instance"),
+    }
+    env.pop("APP_DATABASE_URL", None)
+    log = tmp_path / "serve.log"
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "app.launcher", "--serve"],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}/"
+        health = _wait_for(base + "healthz", "10.0.0.7", launcher, 120)
+        platform = _get(base, "coursecove.test")
+        _wait_for_log(log, ["ready.", "beat: Starting", "objects frozen"], 60)
+        launcher.send_signal(signal.SIGTERM)
+        launcher.wait(timeout=60)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+        redis_server.shutdown()
+        postgres.cleanup()
+
+    output = log.read_text()
+    assert (health, platform) == (200, 200), output[-3000:]
+    assert launcher.returncode == 0, output[-3000:]
+    requests = [json.loads(line) for line in output.splitlines() if '"coursecove.requests"' in line]
+    assert [(r["path"], r["status"]) for r in requests] == [("/", 200)], output[-3000:]
+    assert "coursecove-demo" not in output, "make serve must not load the demo"

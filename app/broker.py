@@ -21,6 +21,7 @@ Selected with ``broker_transport = "app.broker:Transport"`` (app/tasks.py).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterable
 
@@ -34,6 +35,8 @@ BROKER_UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.Timeout
 
 _lock = threading.Lock()
 _held_when_lost: dict[str, None] = {}  # delivery tags, in delivery order
+# A forked pool process holds no messages of its own.
+os.register_at_fork(after_in_child=_held_when_lost.clear)
 
 
 def _remember(tags: Iterable[str]) -> None:

@@ -106,7 +106,7 @@ def _check_on(child: Supervised, env: dict[str, str], now: float) -> bool:
             return False
         child.restart_at = now + child.delay_s
         log.error(
-            "%s stopped unexpectedly (exit code %s); restarting it in %.0f s.",
+            "%s stopped unexpectedly (exit code %s); restarting it in %g s.",
             child.name,
             child.process.returncode,
             child.delay_s,
@@ -185,10 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     env, engines = (_production_environment(), []) if serve else _local_environment()
     os.environ.update(env)  # before config is imported: Config reads the environment
 
-    from app import create_app
+    from app import create_app, logs
     from app.database import prepare_database
 
-    demo_logins = prepare_database(create_app(), with_demo=not serve)
+    flask_app = create_app()
+    demo_logins = prepare_database(flask_app, with_demo=not serve)
+    logs.configure(flask_app.config)  # Alembic's logging config replaced ours while migrating
     children = [Supervised(name, command) for name, command in commands(INSTANCE_DIR).items()]
     for child in children:
         child.start(env)

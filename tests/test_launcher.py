@@ -177,3 +177,21 @@ def test_make_serve_runs_gunicorn_worker_and_beat_in_production(tmp_path):
     requests = [json.loads(line) for line in output.splitlines() if '"coursecove.requests"' in line]
     assert [(r["path"], r["status"]) for r in requests] == [("/", 200)], output[-3000:]
     assert "coursecove-demo" not in output, "make serve must not load the demo"
+
+
+def test_a_process_that_keeps_crashing_is_restarted_with_backoff_then_given_up(monkeypatch, caplog):
+    from app import launcher
+
+    monkeypatch.setattr(launcher, "RESTART_LIMIT", 3)
+    crasher = launcher.Supervised("crasher", [sys.executable, "-c", "raise SystemExit(3)"])
+    crasher.delay_s = 0.05
+    crasher.start(dict(os.environ))
+    with caplog.at_level("INFO", logger="coursecove.launcher"):
+        code = launcher.supervise([crasher], dict(os.environ))
+
+    stops = [r.getMessage() for r in caplog.records if "stopped" in r.getMessage()]
+    expected = [
+        f"crasher stopped unexpectedly (exit code 3); restarting it in {delay} s."
+        for delay in ("0.05", "0.1", "0.2")
+    ] + ["crasher stopped again (exit code 3) after 3 restarts in 300 s; giving up."]
+    assert (code, stops) == (1, expected), f"expected exit 1 after {expected}, got {code}, {stops}"

@@ -18,12 +18,12 @@ from config import ProductionConfig
 def json_lines(app):
     """Switch the root logger to JSON into a buffer; ``json_lines()`` → the objects so far."""
     root = logging.getLogger()
-    saved = root.handlers[:]
+    saved, level = root.handlers[:], root.level
     buffer = io.StringIO()
     logs.configure({"LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}, stream=buffer)
     yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
     root.handlers[:] = saved
-    root.setLevel(app.config["LOG_LEVEL"])
+    root.setLevel(level)
 
 
 def test_production_logs_are_json():

@@ -1,9 +1,10 @@
-# The README's commands. `make run` runs the product, `make test` runs the whole suite.
+# The README's commands. `make run` runs the product, `make test` runs the whole suite,
+# `make serve` runs it in production against your own PostgreSQL and Redis.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint browser bench
+.PHONY: install run serve test lint browser bench
 
 install: $(VENV)/.installed
 
@@ -15,6 +16,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 run: install
 	$(PY) -m app.launcher
+
+# Production on one machine: your own DATABASE_URL and REDIS_URL, COURSECOVE_ENV=production
+# (real SECRET_KEY and APP_DB_PASSWORD required), the same gunicorn + worker + beat, no demo.
+# See docs/deployment.md.
+serve: install
+	$(PY) -m app.launcher --serve
 
 # Browser tests drive Debian's chromium; install the package when it is missing (never a
 # downloaded browser build).

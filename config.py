@@ -54,6 +54,12 @@ class Config:
         "connect_args": {"connect_timeout": DATABASE_CONNECT_TIMEOUT_S},
     }
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    # Logs (app/logs.py): "json" for one object a line (the default in production), else text.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # How many proxies (TLS terminator, load balancer) stand in front and set X-Forwarded-*;
+    # 0: none, REMOTE_ADDR is the visitor (docs/deployment.md).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
     # Flask-AppBuilder: migrations own the schema, never create_all.
     FAB_CREATE_DB = False
@@ -263,6 +269,7 @@ class TestConfig(Config):
 
 class ProductionConfig(Config):
     REQUIRE_REAL_SECRETS = True
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
     APP_DOMAIN = os.environ.get("APP_DOMAIN", "coursecove.com")
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True

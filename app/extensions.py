@@ -17,11 +17,6 @@ from app.tenancy.session import TenantRoutingSession
 db = SQLAlchemy(
     model_class=Model,
     session_options={"class_": TenantRoutingSession},
-    # Defaults for every engine (the owner's and the application role's bind alike): sessions
-    # in UTC whatever the server's default, so psycopg hands out datetimes in datetime.UTC. It
-    # decodes those ~2x faster than in ZoneInfo("Etc/UTC"), initdb's usual default, and the
-    # scheduling core converts them faster too (thousands per availability page).
-    engine_options={"connect_args": {"options": "-c TimeZone=UTC"}},
 )
 migrate = Migrate()
 limiter = Limiter(key_func=get_remote_address)

@@ -1,9 +1,10 @@
-# The README's commands. `make run` runs the product, `make test` runs the whole suite.
+# The README's commands. `make run` runs the product, `make test` runs the whole suite,
+# `make serve` runs it in production against your own PostgreSQL and Redis.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint browser bench
+.PHONY: install run serve test lint browser bench
 
 install: $(VENV)/.installed
 
@@ -16,6 +17,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: install
 	$(PY) -m app.launcher
 
+# Production on one machine: your own DATABASE_URL and REDIS_URL, COURSECOVE_ENV=production
+# (real SECRET_KEY and APP_DB_PASSWORD required), the same gunicorn + worker + beat, no demo.
+# See docs/deployment.md.
+serve: install
+	$(PY) -m app.launcher --serve
+
 # Browser tests drive Debian's chromium; install the package when it is missing (never a
 # downloaded browser build).
 browser:
@@ -26,7 +33,7 @@ browser:
 # The whole suite once at the run's instant, then the time-sensitive tests at fixed instants
 # (DST changes, a year end, a leap day, ...): see docs/testing.md.
 test: install browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 	$(PY) -m tests.run_at_instants
 
 lint: install
@@ -38,3 +45,5 @@ bench: install
 	$(PY) bench/webhooks.py
 	$(PY) bench/ical.py
 	$(PY) bench/reminders.py
+	$(PY) bench/faults.py
+	$(PY) bench/load.py

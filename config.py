@@ -44,12 +44,32 @@ class Config:
     # ProductionConfig sets this: no start without real SECRET_KEY and APP_DB_PASSWORD.
     REQUIRE_REAL_SECRETS = False
     SQLALCHEMY_DATABASE_URI = DATABASE_URL
-    SQLALCHEMY_BINDS: dict[str, str] = {}
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_BINDS: dict[str, dict] = {}
+    # Both engines (finalize gives the application role's the same): a pooled connection that
+    # PostgreSQL ended (a restart, a failover) is replaced before use instead of failing the
+    # request, and a server that does not answer fails a connection in seconds, not minutes.
+    # Sessions are in UTC whatever the server's default, so psycopg hands out datetimes in
+    # datetime.UTC: it decodes those ~2x faster than in ZoneInfo("Etc/UTC"), initdb's usual
+    # default, and the scheduling core converts them faster too (thousands per availability
+    # page). (PgBouncer needs ``ignore_startup_parameters = options`` for it.)
+    DATABASE_CONNECT_TIMEOUT_S = int(os.environ.get("DATABASE_CONNECT_TIMEOUT_S", "5"))
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        "pool_pre_ping": True,
+        "connect_args": {
+            "connect_timeout": DATABASE_CONNECT_TIMEOUT_S,
+            "options": "-c TimeZone=UTC",
+        },
+    }
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     # No request body is read past this, chunked or not (forms, JSON; CourseCove takes no
     # uploads). The Clerk webhook has its own, smaller limit (identity/webhooks.py).
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
+    # Logs (app/logs.py): "json" for one object a line (the default in production), else text.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # How many proxies (TLS terminator, load balancer) stand in front and set X-Forwarded-*;
+    # 0: none, REMOTE_ADDR is the visitor (docs/deployment.md).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
     # Flask-AppBuilder: migrations own the schema, never create_all.
     FAB_CREATE_DB = False
@@ -71,6 +91,7 @@ class Config:
                 ".*",
             ],
             [r"SchoolSettingsView", "can_(list|show|edit)"],
+            [r"SchoolLogoView", ".*"],
             [r"SchoolNotificationView", "can_(list|show)"],
             [r"(AppointmentType|Location|InstructorQualification)Api", ".*"],
             [
@@ -87,7 +108,7 @@ class Config:
             ],
             [
                 r"(Appointment setup|School|People|Locations|Appointment types|Qualifications"
-                r"|Instructors|Students|Administrators|Settings|E-mails)",
+                r"|Instructors|Students|Administrators|Settings|Logo|E-mails)",
                 "menu_access",
             ],
             [r"UserInfoEditView|ResetMyPasswordView", ".*"],
@@ -112,6 +133,9 @@ class Config:
     # Host-only session cookies: a musicschool cookie is never sent to yogastudio.
     SESSION_COOKIE_DOMAIN = False
     SESSION_COOKIE_SAMESITE = "Lax"
+    # No request body over 4 MB is read (a logo is at most 512 KB; a bigger one up to this
+    # size gets the logo page's own message, beyond it a 413 page).
+    MAX_CONTENT_LENGTH = 4 * 1024 * 1024
     REMEMBER_COOKIE_DOMAIN = None
 
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -141,10 +165,20 @@ class Config:
 
     # Flask-Limiter keeps its counters in Redis (REDIS_URL unless set); 429s carry Retry-After.
     # RATE_LIMITS switches the limits and the sign-in lockout (app/security/throttle.py).
-    RATE_LIMITS = True
+    # RATE_LIMITS=0 in the environment: a load test whose every client is one address.
+    RATE_LIMITS = os.environ.get("RATE_LIMITS", "1") != "0"
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")
     RATELIMIT_HEADERS_ENABLED = True
-    RATELIMIT_SWALLOW_ERRORS = True  # Redis down: serve without limits rather than fail
+    # Redis down: count in this process's memory meanwhile (each limit then applies per web
+    # worker), and never fail a request because the counters are out of reach.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    # Every Redis call a request makes (limits, lockout) waits at most this long (s).
+    REDIS_REQUEST_TIMEOUT_S = float(os.environ.get("REDIS_REQUEST_TIMEOUT_S", "0.5"))
+    RATELIMIT_STORAGE_OPTIONS = {
+        "socket_connect_timeout": REDIS_REQUEST_TIMEOUT_S,
+        "socket_timeout": REDIS_REQUEST_TIMEOUT_S,
+    }
     RATELIMIT_KEY_PREFIX = "coursecove-limits"
 
     # Identity sync from Clerk (docs/identity-sync.md). No webhook secret: the endpoint
@@ -176,14 +210,20 @@ class Config:
     EXTERNAL_CALENDAR_ALLOW_PRIVATE = os.environ.get("EXTERNAL_CALENDAR_ALLOW_PRIVATE") == "1"
     EXTERNAL_CALENDAR_TIMEOUT_S = float(os.environ.get("EXTERNAL_CALENDAR_TIMEOUT_S", "10"))
     EXTERNAL_CALENDAR_MAX_BYTES = int(os.environ.get("EXTERNAL_CALENDAR_MAX_BYTES", "5000000"))
+    # How often beat runs the outbox sweepers (webhook events, e-mails): the longest a row
+    # waits after Redis comes back (docs/reliability.md).
+    SWEEP_EVERY_S = float(os.environ.get("SWEEP_EVERY_S", "30"))
     CELERY_BEAT_SCHEDULE = {
-        "sweep-pending-webhooks": {"task": "identity.sweep_pending_webhooks", "schedule": 30.0},
+        "sweep-pending-webhooks": {
+            "task": "identity.sweep_pending_webhooks",
+            "schedule": SWEEP_EVERY_S,
+        },
         "cut-old-webhook-payloads": {
             "task": "identity.cut_old_webhook_payloads",
             "schedule": 3600.0,
         },
         "lesson-reminders": {"task": "notifications.queue_due_reminders", "schedule": 60.0},
-        "sweep-notifications": {"task": "notifications.sweep", "schedule": 30.0},
+        "sweep-notifications": {"task": "notifications.sweep", "schedule": SWEEP_EVERY_S},
         "instructor-calendars": {
             "task": "calendars.refresh_external_calendars",
             "schedule": float(os.environ.get("EXTERNAL_CALENDAR_REFRESH_S", "900")),
@@ -208,7 +248,10 @@ class Config:
         if not app_url:
             app_url = app_database_url(privileged, config["APP_DB_PASSWORD"])
         config["APP_DATABASE_URL"] = sqlalchemy_url(app_url)
-        config["SQLALCHEMY_BINDS"] = {"app": config["APP_DATABASE_URL"]}
+        # Flask-SQLAlchemy applies SQLALCHEMY_ENGINE_OPTIONS to the default engine only.
+        config["SQLALCHEMY_BINDS"] = {
+            "app": {**config["SQLALCHEMY_ENGINE_OPTIONS"], "url": config["APP_DATABASE_URL"]}
+        }
         config.setdefault("CELERY_BROKER_URL", "")
         if not config["CELERY_BROKER_URL"]:
             config["CELERY_BROKER_URL"] = config["REDIS_URL"]
@@ -238,10 +281,17 @@ class TestConfig(Config):
     APP_DOMAIN = "coursecove.test"
     # Tests sign in hundreds of times from one address; tests/security switch limits on.
     RATE_LIMITS = False
+    # Generous, so that a loaded CI machine does not push a delivery off the fast path; the
+    # tests of the budget itself set their own.
+    WEBHOOK_FAST_PATH_BUDGET_MS = 2000
+    # scrypt costs ~0.1 s a hash, and the suite signs in over a thousand times; tests prove
+    # who may sign in, not the hash's strength. Production keeps FAB's default, scrypt.
+    FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 
 
 class ProductionConfig(Config):
     REQUIRE_REAL_SECRETS = True
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
     APP_DOMAIN = os.environ.get("APP_DOMAIN", "coursecove.com")
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,12 +20,9 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
     from app.identity.oidc import configure_clerk_sign_in
 
     configure_clerk_sign_in(app.config)  # before AppBuilder reads AUTH_TYPE
-    logging.basicConfig(
-        level=app.config.get("LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from app import errors, health, logs, school_time, security
 
-    from app import errors, security
+    logs.init_app(app)  # first: every later hook's lines and refusals carry the request id
     from app.extensions import csrf, db, limiter, migrate
     from app.tenancy import privileged
     from app.tenancy import requests as tenancy_requests
@@ -40,6 +36,7 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
     # Before FAB: the request's school must be bound before FAB loads the signed-in user.
     tenancy_requests.init_app(app)
     errors.init_app(app)
+    school_time.init_app(app)
 
     # FAB syncs its roles and permissions at start-up: owner connection, explicitly. Before
     # the first migration there is nothing to sync into; prepare_database() does it then.
@@ -57,11 +54,23 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
     identity.init_app(app)
     notifications.init_app(app)
     security.init_after_views(app)  # last: limits attach to the registered blueprints
+    _behind_proxies(app)
+    health.init_app(app)  # outermost: /healthz answers before anything else runs
     return app
 
 
+def _behind_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies (a TLS terminator, a load balancer), believe their
+    X-Forwarded-For/-Proto: rate limits key on the visitor's address, links say https."""
+    count = app.config.get("TRUSTED_PROXIES", 0)
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
+
+
 def _register_views(appbuilder) -> None:
-    from app import accounts, booking, calendars
+    from app import accounts, booking, branding, calendars
     from app.admin import views as admin_views
     from app.identity import views as identity_views
     from app.notifications import views as notification_views
@@ -69,6 +78,7 @@ def _register_views(appbuilder) -> None:
     from app.portal import views as portal_views
 
     admin_views.register(appbuilder)
+    branding.register(appbuilder)
     portal_views.register(appbuilder)
     platform_views.register(appbuilder)
     booking.register(appbuilder)

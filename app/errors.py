@@ -2,6 +2,8 @@
 
 Every 4xx gets the page (JSON under ``/api/``); anything unforeseen becomes a 500 page that
 says so, after the request's transaction is rolled back, so nothing half-done is written.
+A database that cannot be reached (restarting, failing over) is a 503 with ``Retry-After``,
+on a page that needs no database to render (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from flask import Flask, current_app, g, render_template, request
 from flask.globals import request_ctx
 from flask_login import current_user
 from markupsafe import escape
-from sqlalchemy.exc import DataError
-from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,43 @@ def handle_unstorable_value(error: DataError):
     )
 
 
+UNAVAILABLE = (
+    "CourseCove cannot reach its database for a moment, so nothing was changed. "
+    "Please try again in a few seconds."
+)
+RETRY_AFTER_S = 5
+# SQLSTATE classes of a server going away: 08 connection exception, 57P operator
+# intervention (shutdown, "starting up"). No SQLSTATE at all: the connection itself failed.
+UNAVAILABLE_SQLSTATES = ("08", "57P")
+
+
+def database_unreachable(error: OperationalError | InterfaceError) -> bool:
+    """The server went away (vs. a statement's own failure, e.g. a deadlock)."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return (
+        error.connection_invalidated
+        or sqlstate is None
+        or sqlstate.startswith(UNAVAILABLE_SQLSTATES)
+    )
+
+
+def handle_database_error(error: OperationalError | InterfaceError):
+    """503 while the database is unreachable: at once, never a hang, never a half-write (the
+    transaction died with its connection). Rendered without the layout and the template
+    context, which read the database (menus, the signed-in user)."""
+    if not database_unreachable(error):
+        raise error  # Flask's own path: logged, then the friendly 500 (raised under tests)
+    _rollback()
+    log.warning("database unreachable: %s", error.orig)
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    if _wants_json():
+        return {"error": ServiceUnavailable().name, "message": UNAVAILABLE}, 503, headers
+    # Straight from the environment: render_template's context processors load the signed-in
+    # user, from the database.
+    page = current_app.jinja_env.get_template("unavailable.html").render(message=UNAVAILABLE)
+    return page, 503, headers
+
+
 def handle_unforeseen(error: InternalServerError):
     """Flask has logged the exception already; the visitor gets a sentence."""
     _rollback()
@@ -85,4 +124,6 @@ def init_app(app: Flask) -> None:
     for code in (400, 403, 404, 405, 409, 413, 422, 429):
         app.register_error_handler(code, handle_http_error)
     app.register_error_handler(DataError, handle_unstorable_value)
+    app.register_error_handler(OperationalError, handle_database_error)
+    app.register_error_handler(InterfaceError, handle_database_error)
     app.register_error_handler(InternalServerError, handle_unforeseen)

@@ -14,7 +14,10 @@ from flask_wtf.csrf import CSRFProtect
 from app.tenancy.session import TenantRoutingSession
 
 # model_class=Model makes db.metadata FAB's metadata, so Alembic sees every table.
-db = SQLAlchemy(model_class=Model, session_options={"class_": TenantRoutingSession})
+db = SQLAlchemy(
+    model_class=Model,
+    session_options={"class_": TenantRoutingSession},
+)
 migrate = Migrate()
 limiter = Limiter(key_func=get_remote_address)
 # Every POST/PUT/PATCH/DELETE of every blueprint needs a token (the Clerk webhook is exempt:

@@ -1,9 +1,11 @@
-"""``make run``: everything CourseCove needs on one machine, stopped together with Ctrl-C.
+"""``make run`` and ``make serve``: everything CourseCove runs, stopped together.
 
-Starts embedded PostgreSQL and Redis when ``DATABASE_URL`` / ``REDIS_URL`` are unset (and keeps
-e-mail in the local outbox when ``MAIL_SERVER`` is unset), applies
-migrations, loads the demo (idempotently), then runs the web server, a Celery worker and
-Celery beat as child processes.
+``make run`` starts embedded PostgreSQL and Redis when ``DATABASE_URL`` / ``REDIS_URL`` are
+unset (and keeps e-mail in the local outbox when ``MAIL_SERVER`` is unset), applies migrations,
+loads the demo (idempotently). ``make serve`` (``--serve``) needs your own ``DATABASE_URL`` and
+``REDIS_URL``, runs with production settings and loads no demo. Both then run the web server
+(gunicorn), a Celery worker and Celery beat as child processes, and restart one that stops
+(after 1, 2, 4 ... 30 s; more than 5 restarts in 5 minutes stops everything).
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
 INSTANCE_DIR = Path(
     os.environ.get("COURSECOVE_INSTANCE_DIR") or Path(__file__).resolve().parent.parent / "instance"
 )
+GUNICORN_CONF = Path(__file__).resolve().parent / "gunicorn_conf.py"
 log = logging.getLogger("coursecove.launcher")
 
 
@@ -39,71 +44,114 @@ def instance_secrets(instance_dir: Path) -> dict[str, str]:
     return {name: kept[name] for name in SECRET_NAMES}
 
 
-def _children(env: dict[str, str], port: str) -> list[subprocess.Popen]:
+RESTART_FIRST_DELAY_S = 1.0
+RESTART_MAX_DELAY_S = 30.0
+# A process that ran this long was healthy: its next crash starts the backoff again.
+HEALTHY_AFTER_S = 60.0
+# More restarts than this within the window: it is not going to get better by itself.
+RESTART_LIMIT = 5
+RESTART_WINDOW_S = 300.0
+
+
+@dataclass
+class Supervised:
+    """One child process (web, worker, beat) and its restart history."""
+
+    name: str
+    command: list[str]
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restart_at: float | None = None
+    delay_s: float = RESTART_FIRST_DELAY_S
+    restarts: deque[float] = field(default_factory=deque)
+
+    def start(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(self.command, env=env)
+        self.started_at, self.restart_at = time.monotonic(), None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+def commands(instance_dir: Path) -> dict[str, list[str]]:
+    """The three processes of CourseCove, the same for ``make run`` and ``make serve``."""
     python = sys.executable
-    commands = {
-        "web": [
-            python,
-            "-m",
-            "flask",
-            "--app",
-            "app:create_app",
-            "run",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            port,
-            "--no-reload",
-        ],
-        "worker": [
-            python,
-            "-m",
-            "celery",
-            "-A",
-            "celery_worker",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "2",
-        ],
-        "beat": [
-            python,
-            "-m",
-            "celery",
-            "-A",
-            "celery_worker",
-            "beat",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            str(INSTANCE_DIR / "celerybeat-schedule"),
-        ],
+    celery = [python, "-m", "celery", "-A", "celery_worker"]
+    return {
+        "web": [python, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "app:create_app()"],
+        "worker": celery + ["worker", "--loglevel", "INFO", "--concurrency", "2"],
+        "beat": celery
+        + ["beat", "--loglevel", "INFO", "--schedule", str(instance_dir / "celerybeat-schedule")],
     }
-    return [subprocess.Popen(command, env=env) for command in commands.values()]
 
 
-def _stop(children: list[subprocess.Popen]) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
+def _check_on(child: Supervised, env: dict[str, str], now: float) -> bool:
+    """Restart ``child`` if it stopped (after its backoff delay); False when it has crashed
+    too often to go on."""
+    if child.running():
+        if now - child.started_at >= HEALTHY_AFTER_S:
+            child.delay_s = RESTART_FIRST_DELAY_S
+        return True
+    if child.restart_at is None:  # it has just stopped
+        while child.restarts and now - child.restarts[0] > RESTART_WINDOW_S:
+            child.restarts.popleft()
+        if len(child.restarts) >= RESTART_LIMIT:
+            log.error(
+                "%s stopped again (exit code %s) after %d restarts in %d s; giving up.",
+                child.name,
+                child.process.returncode,
+                len(child.restarts),
+                RESTART_WINDOW_S,
+            )
+            return False
+        child.restart_at = now + child.delay_s
+        log.error(
+            "%s stopped unexpectedly (exit code %s); restarting it in %g s.",
+            child.name,
+            child.process.returncode,
+            child.delay_s,
+        )
+        child.delay_s = min(child.delay_s * 2, RESTART_MAX_DELAY_S)
+    elif now >= child.restart_at:
+        child.restarts.append(now)
+        child.start(env)
+        log.warning("%s restarted (pid %d).", child.name, child.process.pid)
+    return True
+
+
+def supervise(children: list[Supervised], env: dict[str, str]) -> int:
+    """Keep every child running until Ctrl-C / SIGTERM (0) or one crashes too often (1)."""
+    try:
+        while all(_check_on(child, env, time.monotonic()) for child in children):
+            time.sleep(0.5)
+        log.error("Stopping CourseCove: a process keeps crashing (its output is above).")
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        _stop(children)
+
+
+def _stop(children: list[Supervised]) -> None:
+    running = [child.process for child in children if child.running()]
+    for process in running:
+        process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 15
-    for child in children:
+    for process in running:
         try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            child.kill()
+            process.kill()
 
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+def _local_environment() -> tuple[dict[str, str], list]:
+    """``make run``: embedded engines for what is unset, this copy's own secrets, the outbox."""
     from app.local_engines import environment_with_engines
 
-    INSTANCE_DIR.mkdir(exist_ok=True)
     env, engines = environment_with_engines(INSTANCE_DIR)
     for name, value in instance_secrets(INSTANCE_DIR).items():
         env.setdefault(name, value)  # a value set in the environment wins
@@ -112,36 +160,65 @@ def main() -> int:
     if not env.get("MAIL_SERVER"):
         # No mail server of your own: e-mails go to the local outbox (admin panels).
         env.setdefault("MAIL_BACKEND", "outbox")
+    return env, engines
+
+
+def _production_environment() -> dict[str, str]:
+    """``make serve``: your own PostgreSQL and Redis, production settings, no demo."""
+    env = dict(os.environ)
+    missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not env.get(name)]
+    if missing:
+        raise SystemExit(
+            f"make serve runs against your own servers: set {' and '.join(missing)} "
+            "(e.g. DATABASE_URL=postgresql://coursecove@db.internal/coursecove "
+            "REDIS_URL=redis://redis.internal:6379/0). `make run` starts local ones instead."
+        )
+    env["COURSECOVE_ENV"] = "production"
+    env.setdefault("PORT", "8000")
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    serve = "--serve" in (sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    env, engines = (_production_environment(), []) if serve else _local_environment()
     os.environ.update(env)  # before config is imported: Config reads the environment
 
-    from app import create_app
+    from app import create_app, logs
     from app.database import prepare_database
 
-    demo_logins = prepare_database(create_app(), with_demo=True)
-    children = _children(env, port)
-    domain = env["APP_DOMAIN"]
-    print(
-        f"\nCourseCove is running (Ctrl-C stops everything):\n"
-        f"  platform      http://{domain}\n"
-        f"  music school  http://musicschool.{domain}\n"
-        f"  yoga studio   http://yogastudio.{domain}\n\n{demo_logins}\n",
-        flush=True,
-    )
+    flask_app = create_app()
+    demo_logins = prepare_database(flask_app, with_demo=not serve)
+    logs.configure(flask_app.config)  # Alembic's logging config replaced ours while migrating
+    children = [Supervised(name, command) for name, command in commands(INSTANCE_DIR).items()]
+    for child in children:
+        child.start(env)
+    print(_banner(env, demo_logins, serve), flush=True)
 
     # SIGINT explicitly too: a process started in the background by a non-interactive shell
     # inherits SIGINT as ignored, and Python then installs no KeyboardInterrupt for Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        log.error("A process stopped unexpectedly; stopping the rest.")
-        return 1
-    except KeyboardInterrupt:
-        return 0
+        return supervise(children, env)
     finally:
-        _stop(children)
         del engines  # embedded engines stop when their handles go
+
+
+def _banner(env: dict[str, str], demo_logins: str | None, serve: bool) -> str:
+    if serve:
+        return (
+            f"\nCourseCove is serving {env.get('APP_DOMAIN', 'coursecove.com')} on port "
+            f"{env['PORT']} (production settings; SIGTERM stops everything).\n"
+        )
+    domain = env["APP_DOMAIN"]
+    return (
+        f"\nCourseCove is running (Ctrl-C stops everything):\n"
+        f"  platform      http://{domain}\n"
+        f"  music school  http://musicschool.{domain}\n"
+        f"  yoga studio   http://yogastudio.{domain}\n\n{demo_logins}\n"
+    )
 
 
 if __name__ == "__main__":

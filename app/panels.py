@@ -12,7 +12,6 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, g, request
 from flask_appbuilder.forms import GeneralModelConverter
@@ -27,18 +26,9 @@ from wtforms import BooleanField, DateField
 from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import DateInput
 
+from app.school_time import shown_moment, shown_time
+
 # --- values as sentences ---------------------------------------------------------------------
-
-
-def local_time(value: datetime | None) -> str:
-    """A moment in the school's zone, with the zone's label (UTC on the platform)."""
-    if value is None:
-        return ""
-    from app.tenancy import current_org
-
-    school = current_org()
-    local = value.astimezone(ZoneInfo(school.time_zone if school else "UTC"))
-    return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
 
 
 def readable(value: Any) -> Any:
@@ -50,11 +40,11 @@ def readable(value: Any) -> Any:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, datetime):
-        return local_time(value)
+        return shown_moment(value)
     if isinstance(value, date):
         return f"{value:%a %d %b %Y}"
     if isinstance(value, time):
-        return f"{value:%H:%M}"
+        return shown_time(value)
     if isinstance(value, enum.Enum):
         return getattr(value, "label", None) or str(value.value).replace("_", " ").capitalize()
     if isinstance(value, list | tuple | set | frozenset):

@@ -7,6 +7,7 @@ keyed by its lower-cased e-mail and gets a hashed password the same way.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_appbuilder.security.sqla.models import Role, User
 from werkzeug.security import generate_password_hash
 
@@ -17,6 +18,14 @@ from app.tenancy import privileged
 # is impossible, and unlike hashing a random secret it costs nothing (scrypt is ~50 ms, on
 # the webhook fast path for every person Clerk creates).
 NO_PASSWORD = "!no-password"
+
+
+def hash_password(password: str) -> str:
+    """The one way a password is hashed, with the method Flask-AppBuilder uses too
+    (``FAB_PASSWORD_HASH_METHOD``: scrypt unless configured; the tests' is cheap)."""
+    return generate_password_hash(
+        password, method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt")
+    )
 
 
 def has_password(user: User) -> bool:
@@ -37,7 +46,7 @@ def set_password(user: User, password: str) -> None:
         db.session.execute(
             sa.update(User)
             .where(User.id == user.id)
-            .values(password=generate_password_hash(password))
+            .values(password=hash_password(password))
             .execution_options(synchronize_session=False)
         )
     end_all_sessions(user.id)
@@ -73,7 +82,7 @@ def add_person(
         first_name=first_name.strip(),
         last_name=last_name.strip(),
         active=True,
-        password=generate_password_hash(password) if password else NO_PASSWORD,
+        password=hash_password(password) if password else NO_PASSWORD,
         roles=roles or [],
     )
     db.session.add(user)

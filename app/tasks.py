@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from celery import Celery, Task
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, worker_process_init
 from flask import Flask, has_app_context
 
 celery_app = Celery("coursecove")
@@ -21,6 +21,10 @@ def init_celery(app: Flask) -> Celery:
 
     celery_app.conf.update(
         broker_url=app.config["CELERY_BROKER_URL"],
+        # kombu's Redis transport, fixed to survive a Redis restart (see app/broker.py).
+        broker_transport="app.broker:Transport",
+        # Keep trying for as long as Redis is away (the default gives up after 100 tries).
+        broker_connection_max_retries=None,
         result_backend=None,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -41,5 +45,14 @@ def init_celery(app: Flask) -> Celery:
             for engine in db.engines.values():
                 engine.dispose(close=False)
 
+    if app.config.get("LOG_FORMAT") == "json":
+        # A receiver here stops Celery replacing the root logger's handler: the worker and
+        # beat then log one JSON object a line too (app/logs.py).
+        setup_logging.connect(_keep_application_logging, weak=False)
+
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+def _keep_application_logging(**_) -> None:
+    """create_app() already configured logging; Celery leaves it alone."""

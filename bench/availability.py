@@ -1,6 +1,6 @@
 """Availability: the scheduling core's answer against the SQL that feeds it, and the page.
 
-    .venv/bin/python bench/availability.py [--runs 40] [--seed 4] [--no-gc-freeze]
+    .venv/bin/python bench/availability.py [--runs 40] [--seed 4] [--scale 1] [--no-gc-freeze]
 
 Builds its own school in a fresh database: 20 instructors, 8 appointment types (the asked one
 taught by 12 of them, in person at 3 locations and online), weekly hours (Mon–Fri 09–12 and
@@ -36,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -47,11 +48,33 @@ sys.path.insert(0, str(ROOT))
 SUBDOMAIN = "benchschool"
 DOMAIN = "coursecove.bench"
 ZONE = "America/New_York"
+# The school at --scale 1; --scale N multiplies people, time off and bookings by N (the
+# types, locations and hours stay: a bigger school, not a different one).
 INSTRUCTORS = 20
 QUALIFIED = 12
 STUDENTS = 300
 BOOKINGS = 5_000
+TIME_OFF = 30
+
+
+@dataclass(frozen=True)
+class SchoolSize:
+    """How many of each a bench school has (bench/load.py builds 50 smaller ones)."""
+
+    instructors: int = INSTRUCTORS
+    qualified: int = QUALIFIED  # for the asked type
+    students: int = STUDENTS
+    bookings: int = BOOKINGS
+    time_off: int = TIME_OFF
+    admins: int = 0
+
+    @classmethod
+    def at(cls, scale: int) -> SchoolSize:
+        return cls(*(n * scale for n in (INSTRUCTORS, QUALIFIED, STUDENTS, BOOKINGS, TIME_OFF)))
+
+
 DATABASE = "coursecove_bench_availability"
+PASSWORD = "bench-password"  # every bench person's; a cheap hash, signing in is not measured here
 
 log = logging.getLogger("bench.availability")
 
@@ -112,7 +135,13 @@ def build_app(database_url: str):
 # --- the school -----------------------------------------------------------------------------------
 
 
-def build_school(app, rng: random.Random) -> dict:
+def build_school(
+    app,
+    rng: random.Random,
+    size: SchoolSize = SchoolSize(),
+    subdomain: str = SUBDOMAIN,
+    analyze: bool = True,
+) -> dict:
     """Insert the school on the owner connection; returns ids the measurements need."""
     import sqlalchemy as sa
     from flask_appbuilder.security.sqla.models import User
@@ -139,16 +168,18 @@ def build_school(app, rng: random.Random) -> dict:
     today = datetime.now(zone).date()
     with app.app_context(), privileged():
         session = db.session
-        org = Organization(name="Bench Music School", subdomain=SUBDOMAIN, time_zone=ZONE)
+        org = Organization(
+            name=f"Bench Music School {subdomain}", subdomain=subdomain, time_zone=ZONE
+        )
         session.add(org)
         session.flush()
-        password = generate_password_hash("bench-password", method="pbkdf2:sha256:1000")
+        password = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
         def people(prefix: str, count: int, role: MembershipRole) -> list[int]:
             users = [
                 User(
-                    username=f"{prefix}{n}@bench.test",
-                    email=f"{prefix}{n}@bench.test",
+                    username=f"{prefix}{n}@{subdomain}.test",
+                    email=f"{prefix}{n}@{subdomain}.test",
                     first_name=prefix.title(),
                     last_name=str(n),
                     active=True,
@@ -163,8 +194,9 @@ def build_school(app, rng: random.Random) -> dict:
             session.flush()
             return [m.id for m in members]
 
-        instructors = people("teacher", INSTRUCTORS, MembershipRole.INSTRUCTOR)
-        students = people("student", STUDENTS, MembershipRole.STUDENT)
+        instructors = people("teacher", size.instructors, MembershipRole.INSTRUCTOR)
+        students = people("student", size.students, MembershipRole.STUDENT)
+        people("admin", size.admins, MembershipRole.ADMIN)
         locations = [Location(organization_id=org.id, name=f"Studio {n}") for n in range(3)]
         session.add_all(locations)
         session.flush()
@@ -202,7 +234,7 @@ def build_school(app, rng: random.Random) -> dict:
                     ],
                 )
         for n, instructor in enumerate(instructors):
-            taught = {ASKED} if n < QUALIFIED else set()
+            taught = {ASKED} if n < size.qualified else set()
             taught |= set(rng.sample([t[0] for t in TYPES], 3))
             session.add_all(
                 InstructorQualification(
@@ -247,7 +279,7 @@ def build_school(app, rng: random.Random) -> dict:
                 )
             )
         session.execute(sa.insert(WorkingHours), [{"organization_id": org.id, **h} for h in hours])
-        for _ in range(30):
+        for _ in range(size.time_off):
             first = today + timedelta(days=rng.randint(-10, 50))
             session.add(
                 TimeOff(
@@ -266,7 +298,7 @@ def build_school(app, rng: random.Random) -> dict:
         )
         session.flush()
         bookings, attendees = _bookings(
-            org.id, instructors, students, types, locations, today, zone, rng
+            org.id, instructors, students, types, locations, today, zone, rng, size.bookings
         )
         session.execute(sa.insert(Booking), bookings)
         ids = session.scalars(
@@ -276,19 +308,24 @@ def build_school(app, rng: random.Random) -> dict:
             attendee["booking_id"] = booking_id
         session.execute(sa.insert(BookingAttendee), attendees)
         session.commit()
-        session.execute(sa.text("ANALYZE"))
-        session.commit()
+        if analyze:
+            session.execute(sa.text("ANALYZE"))
+            session.commit()
         return {
             "org_id": org.id,
+            "subdomain": subdomain,
             "type_id": types[ASKED].id,
             "student_user": session.scalar(
                 sa.select(Membership.user_id).where(Membership.id == students[0])
             ),
+            "instructors": instructors,
+            "students": [f"student{n}@{subdomain}.test" for n in range(size.students)],
+            "admins": [f"admin{n}@{subdomain}.test" for n in range(size.admins)],
         }
 
 
-def _bookings(org_id, instructors, students, types, locations, today, zone, rng):
-    """5,000 lessons inside the instructors' hours, never overlapping (buffers included) per
+def _bookings(org_id, instructors, students, types, locations, today, zone, rng, count):
+    """``count`` lessons inside the instructors' hours, never overlapping (buffers included) per
     instructor, and never two at once for a student."""
     from sqlalchemy.dialects.postgresql import Range
 
@@ -297,7 +334,7 @@ def _bookings(org_id, instructors, students, types, locations, today, zone, rng)
     busy: dict[int, list[tuple[datetime, datetime]]] = {i: [] for i in instructors}
     student_busy: dict[int, list[tuple[datetime, datetime]]] = {s: [] for s in students}
     bookings, attendees = [], []
-    while len(bookings) < BOOKINGS:
+    while len(bookings) < count:
         day = rng.choice(days)
         if day.weekday() == 6:
             continue
@@ -353,7 +390,7 @@ def _bookings(org_id, instructors, students, types, locations, today, zone, rng)
 
 BASELINE_SQL = {
     # The rows the answer depends on, as plain SQL, in the order and shape the loader asks
-    # for them (app/booking/calendar.py): who may teach the type, then their hours, date
+    # for them (app/booking/schedule_data.py): who may teach the type, then their hours, date
     # overrides, time off and closures, and bookings, and where the type is taught.
     "qualifications": """
         SELECT q.appointment_type_id, q.instructor_id FROM instructor_qualifications q
@@ -401,7 +438,7 @@ def measure(app, ids: dict, runs: int) -> dict:
     import sqlalchemy as sa
 
     from app.booking import service
-    from app.booking.calendar import (
+    from app.booking.schedule_data import (
         CalendarRows,
         appointment_type_spec,
         build_calendar,
@@ -527,6 +564,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="multiply instructors, students, time off and bookings (10: 200 instructors, "
+        "50,000 bookings)",
+    )
+    parser.add_argument(
         "--no-gc-freeze",
         action="store_true",
         help="leave the start-up objects to the cyclic GC (p95 then shows "
@@ -543,8 +587,13 @@ def main() -> int:
         database_url, server = start_database(workdir)
         app = build_app(database_url)
         logging.getLogger().setLevel(logging.WARNING)
-        log.warning("building the school (20 instructors, 8 types, 5,000 bookings)")
-        ids = build_school(app, random.Random(args.seed))
+        size = SchoolSize.at(args.scale)
+        log.warning(
+            "building the school (%d instructors, 8 types, %d bookings)",
+            size.instructors,
+            size.bookings,
+        )
+        ids = build_school(app, random.Random(args.seed), size)
         if not args.no_gc_freeze:
             # What a pre-loading server does after start-up: the app's long-lived objects
             # (metadata, views, templates) leave the GC's generations, so a full collection
@@ -570,6 +619,7 @@ def main() -> int:
         "page_ms": rounded.pop("page_ms"),
         **rounded,
         "runs": args.runs,
+        "scale": args.scale,
         "gc_freeze": not args.no_gc_freeze,
         "machine": machine(),
     }

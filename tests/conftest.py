@@ -4,17 +4,20 @@ application clock, frozen for the whole run (``--clock`` or ``COURSECOVE_CLOCK``
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
@@ -37,7 +40,10 @@ from app.local_engines import (
 from app.tenancy import privileged
 from config import TestConfig, sqlalchemy_url
 
-TEST_DATABASE = "coursecove_test"
+# Under pytest-xdist each worker has its own database (and, on external servers, its own Redis
+# database number), so two workers never see each other's rows or Celery messages.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+TEST_DATABASE = f"coursecove_test{XDIST_WORKER.removeprefix('gw')}"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -88,11 +94,30 @@ def clock_fixture() -> Iterator[Clock]:
     clock.set_now(control.start)
 
 
+@contextmanager
+def _one_worker_at_a_time() -> Iterator[None]:
+    """Serialise work on a shared external server that creates server-wide things (the app
+    role): two xdist workers creating it at once would collide."""
+    with open(Path(tempfile.gettempdir()) / "coursecove-test-setup.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _worker_redis_database(url: str) -> str:
+    """``redis://host/15`` for the first xdist worker, ``/14`` for the second, and so on."""
+    if not XDIST_WORKER:
+        return url
+    parts = urlsplit(url)
+    number = (int(parts.path.strip("/") or 0) - int(XDIST_WORKER.removeprefix("gw"))) % 16
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     external = os.environ.get("TEST_DATABASE_URL")
     if external:
-        create_database(external, TEST_DATABASE, drop_first=True)
+        with _one_worker_at_a_time():
+            create_database(external, TEST_DATABASE, drop_first=True)
         url = make_url(sqlalchemy_url(external)).set(database=TEST_DATABASE)
         yield url.render_as_string(hide_password=False)
         return
@@ -107,7 +132,7 @@ def database_url() -> Iterator[str]:
 def redis_url() -> Iterator[str]:
     external = os.environ.get("TEST_REDIS_URL")
     if external:
-        yield external
+        yield _worker_redis_database(external)
         return
     server, url = start_redis(Path(tempfile.mkdtemp(prefix="coursecove-redis-")) / "redis.db")
     yield url
@@ -122,7 +147,11 @@ def app(database_url: str, redis_url: str) -> Flask:
         TestConfig,
         {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url},
     )
-    prepare_database(flask_app, with_demo=True)
+    if os.environ.get("TEST_DATABASE_URL"):
+        with _one_worker_at_a_time():  # the app role is created once per server
+            prepare_database(flask_app, with_demo=True)
+    else:
+        prepare_database(flask_app, with_demo=True)
     return flask_app
 
 

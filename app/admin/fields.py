@@ -10,7 +10,7 @@ from zoneinfo import available_timezones
 from babel.core import get_global
 from babel.numbers import get_currency_name, get_territory_currencies
 from flask_appbuilder.fieldwidgets import Select2ManyWidget, Select2Widget
-from wtforms import DecimalField, SelectField, SelectMultipleField, StringField
+from wtforms import DecimalField, Field, SelectField, SelectMultipleField, StringField
 from wtforms.validators import (
     URL,
     DataRequired,
@@ -24,6 +24,8 @@ from wtforms.widgets import ColorInput, TextInput
 
 from app import clock
 from app.models import LocationMode
+from app.scheduling.time_format import TIME_FORMATS, TimeNotUnderstood, parse_time
+from app.school_time import shown_time, time_input_example, time_input_placeholder
 
 TIME_ZONES = frozenset(available_timezones())
 
@@ -36,6 +38,66 @@ def location_modes_field() -> SelectMultipleField:
         widget=Select2ManyWidget(),
         description="Where this lesson can take place.",
     )
+
+
+# --- times of day ---------------------------------------------------------------------------
+
+
+class _TimeTextInput(TextInput):
+    """A text box, not ``<input type="time">``: the browser's time box follows the reader's
+    locale (12-hour in a US browser), never the school's setting."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("class_", "form-control")
+        kwargs.setdefault("placeholder", time_input_placeholder())
+        kwargs.setdefault("autocomplete", "off")
+        kwargs.setdefault("data-time-input", "")
+        return super().__call__(field, **kwargs)
+
+
+class SchoolTimeField(Field):
+    """A time of day typed either way ("1000AM", "10:00 am", "22:00"), shown and prefilled
+    the school's way (12- or 24-hour)."""
+
+    widget = _TimeTextInput()
+
+    def process_formdata(self, valuelist):
+        text = valuelist[0].strip() if valuelist else ""
+        if not text:
+            self.data = None
+            return
+        try:
+            self.data = parse_time(text)
+        except TimeNotUnderstood:
+            self.data = None
+            raise ValueError(f"Give a time like {time_input_example()}.") from None
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return shown_time(self.data)
+
+
+def school_time_field(label: str, *, message: str = "") -> SchoolTimeField:
+    return SchoolTimeField(
+        label, validators=[InputRequired(message=message or "Give a time, like 2:00 PM or 14:00.")]
+    )
+
+
+def time_format_field() -> SelectField:
+    return SelectField(
+        "Times shown as",
+        choices=[(f.value, f.label) for f in TIME_FORMATS],
+        validate_choice=False,  # valid_time_format says it in words
+        validators=[valid_time_format],
+        description="How every time reads on the school's pages, panels and e-mails, and how "
+        "time boxes are prefilled. Either way of typing is understood.",
+    )
+
+
+def valid_time_format(form, field) -> None:
+    if field.data not in {f.value for f in TIME_FORMATS}:
+        raise ValidationError("Choose 12-hour or 24-hour times.")
 
 
 # --- money ---------------------------------------------------------------------------------------
@@ -155,13 +217,17 @@ class _ColourInput(ColorInput):
         return super().__call__(field, **kwargs)
 
 
-def colour_field(label: str = "Colour") -> StringField:
+def colour_field(
+    label: str = "Colour", *, default: str = "#3b82f6", description: str = "Shown on calendars."
+) -> StringField:
     return StringField(
         label,
-        default="#3b82f6",
+        default=default,
         widget=_ColourInput(),
+        # A row without a colour yet shows the default (a colour box cannot show "none").
+        filters=[lambda value: value or default],
         validators=[Regexp(r"^#[0-9a-fA-F]{6}$", message="Use a colour like #3b82f6.")],
-        description="Shown on calendars.",
+        description=description,
     )
 
 

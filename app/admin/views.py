@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import abort, current_app, flash, g, redirect, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.filters import FilterEqual
@@ -26,6 +27,7 @@ from app.admin.fields import (
     location_modes_field,
     meeting_link_validators,
     money_field,
+    time_format_field,
     time_zone_field,
 )
 from app.extensions import db
@@ -40,8 +42,11 @@ from app.models import (
 from app.notifications import reminders
 from app.notifications.reminders import valid_reminder_hours
 from app.panels import colour_swatch
+from app.scheduling.time_format import TimeFormat
 from app.tenancy import current_org, current_org_id
 from app.tenancy.views import TenantModelView, TenantSQLAInterface
+
+NO_COLOUR_YET = "#222222"  # what the colour box shows before a school picks its colour
 
 
 class LocationView(TenantModelView):
@@ -317,27 +322,65 @@ class SchoolSettingsView(TenantModelView):
     datamodel = TenantSQLAInterface(Organization)
     item_name = "School settings"
     list_title = show_title = edit_title = "School settings"
-    list_columns = ["name", "subdomain", "time_zone", "contact_email", "reminder_hours"]
-    show_columns = ["name", "subdomain", "time_zone", "contact_email", "reminder_hours", "active"]
-    edit_columns = ["name", "time_zone", "contact_email", "reminder_hours"]
+    list_columns = ["name", "subdomain", "time_zone", "time_format", "contact_email"]
+    show_columns = [
+        "name",
+        "subdomain",
+        "time_zone",
+        "time_format",
+        "brand_colour",
+        "contact_email",
+        "reminder_hours",
+        "active",
+    ]
+    edit_columns = [
+        "name",
+        "time_zone",
+        "time_format",
+        "brand_colour",
+        "contact_email",
+        "reminder_hours",
+    ]
     search_columns = ["name"]
     base_permissions = ["can_list", "can_show", "can_edit"]
     label_columns = {
         "subdomain": "Address",
         "contact_email": "Contact e-mail",
         "reminder_hours": "Lesson reminders (hours before)",
+        "time_format": "Times shown as",
+        "brand_colour": "Navbar colour",
     }
     description_columns = {
         "reminder_hours": "E-mail reminders before every lesson, e.g. “24, 1” (a day and an "
         "hour before), or “none”. An appointment type can have its own.",
     }
-    formatters_columns = {"subdomain": lambda sub: f"{sub}.{current_app.config['APP_DOMAIN']}"}
-    edit_form_extra_fields = {"time_zone": time_zone_field()}
+    formatters_columns = {
+        "subdomain": lambda sub: f"{sub}.{current_app.config['APP_DOMAIN']}",
+        "time_format": lambda value: TimeFormat(value).label,
+        "brand_colour": colour_swatch,
+    }
+    edit_form_extra_fields = {
+        "time_zone": time_zone_field(),
+        "time_format": time_format_field(),
+        "brand_colour": colour_field(
+            "Navbar colour",
+            default=NO_COLOUR_YET,
+            description="The navbar of the school's pages, with its name and logo "
+            "(the Logo page); its text turns white or dark to stay readable.",
+        ),
+    }
     validators_columns = {
         "name": [DataRequired(), Length(max=120)],
         "contact_email": [Optional(), Email()],
         "reminder_hours": [DataRequired(), valid_reminder_hours],
     }
+
+    def pre_update(self, item: Organization) -> None:
+        # A colour box always sends a colour: the one it showed for "none chosen yet" keeps
+        # the pages' own navbars (FAB's dark one, the booking pages' white one).
+        before = sa.inspect(item).attrs.brand_colour.history.deleted
+        if item.brand_colour == NO_COLOUR_YET and before in ([None], []):
+            item.brand_colour = None
 
     def post_update(self, item: Organization) -> None:
         reminders.settings_changed(item.id)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.booking import disruptions, service
-from app.booking.calendar import local_midnight
+from app.booking.schedule_data import local_midnight
 from app.extensions import db
 from app.models import Booking, BookingChange, ChangeAction
 

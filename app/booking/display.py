@@ -12,15 +12,7 @@ from zoneinfo import ZoneInfo
 
 from app.models import LocationMode
 from app.scheduling import Slot
-
-
-def hhmm(moment: datetime, zone: str) -> str:
-    return moment.astimezone(ZoneInfo(zone)).strftime("%H:%M")
-
-
-def when(moment: datetime, zone: str) -> str:
-    local = moment.astimezone(ZoneInfo(zone))
-    return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
+from app.scheduling.time_format import format_moment
 
 
 def zone_label(zone: str, at: datetime) -> str:
@@ -61,14 +53,20 @@ class DayColumn:
         return self.day.strftime("%a %d %b")
 
 
+def _clock(moment: datetime, zone: str, time_format: str) -> str:
+    return format_moment(moment, zone, time_format, "", zone_name=False)
+
+
 def week_columns(
     slots: list[Slot],
     week_start: date,
     school_zone: str,
     student_zone: str | None,
     location_names: dict[int, str],
+    time_format: str,
 ) -> list[DayColumn]:
-    """Seven columns (Monday first, school-local days) of bookable times."""
+    """Seven columns (Monday first, school-local days) of bookable times, written the
+    school's way (``time_format``)."""
     school = ZoneInfo(school_zone)
     by_day: dict[date, list[SlotChoice]] = defaultdict(list)
     for slot in slots:
@@ -76,8 +74,10 @@ def week_columns(
         by_day[local.date()].append(
             SlotChoice(
                 start=slot.start,
-                school_time=local.strftime("%H:%M"),
-                student_time=hhmm(slot.start, student_zone) if student_zone else None,
+                school_time=_clock(slot.start, school_zone, time_format),
+                student_time=_clock(slot.start, student_zone, time_format)
+                if student_zone
+                else None,
                 mode=str(slot.location_mode.value),
                 location_id=slot.location_id,
                 place=place(slot.location_mode.value, slot.location_id, location_names),

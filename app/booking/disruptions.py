@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.booking import service
-from app.booking.calendar import appointment_type_spec, load_calendar, local_midnight
+from app.booking.schedule_data import appointment_type_spec, load_calendar, local_midnight
 from app.extensions import db
 from app.models import (
     Booking,
@@ -38,6 +38,7 @@ from app.models import (
     WorkingHours,
 )
 from app.scheduling import Refusal, check_booking
+from app.school_time import shown_moment
 
 CANCEL, MOVE, KEEP = "cancel", "move", "keep"
 FIELD_PREFIX = "lesson-"  # form field per hit lesson: "lesson-<attendee id>"
@@ -402,8 +403,7 @@ def _students_of(decisions: Mapping[int, Decision]) -> list[int]:
 
 
 def _local(moment: datetime) -> str:
-    local = moment.astimezone(ZoneInfo(service.school().time_zone))
-    return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
+    return shown_moment(moment, service.school().time_zone)
 
 
 def _lesson_label(attendee: BookingAttendee) -> str:

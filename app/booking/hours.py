@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import HoursOverride, LocationMode, Membership, WorkingHours
 from app.scheduling import WorkingWindow, validate_weekly_windows
+from app.school_time import school_time_format
 from app.tenancy import current_org_id
 
 
@@ -102,7 +103,9 @@ def weekly_hours_problems(item: WorkingHours) -> list[str]:
         )
     ]
     problems = _location_problem(location_id, item.location_modes)
-    return problems + _in_words(validate_weekly_windows(windows), item.instructor)
+    return problems + _in_words(
+        validate_weekly_windows(windows, school_time_format()), item.instructor
+    )
 
 
 def override_problems(item: HoursOverride) -> list[str]:
@@ -144,7 +147,9 @@ def override_problems(item: HoursOverride) -> list[str]:
         )
     ]
     problems = _location_problem(location_id, item.location_modes)
-    return problems + _in_words(validate_weekly_windows(windows), item.instructor)
+    return problems + _in_words(
+        validate_weekly_windows(windows, school_time_format()), item.instructor
+    )
 
 
 def day_range_problems(first_day: date | None, last_day: date | None) -> list[str]:

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.exc import DBAPIError
 
 from app import clock
-from app.booking.calendar import appointment_type_spec, load_calendar
+from app.booking.schedule_data import appointment_type_spec, load_calendar
 from app.extensions import db
 from app.models import (
     AppointmentType,
@@ -57,6 +57,7 @@ from app.scheduling import (
     check_booking,
     weekly_occurrences,
 )
+from app.school_time import shown_moment
 
 log = logging.getLogger(__name__)
 
@@ -881,7 +882,7 @@ def book_series(
 
 
 def _local_label(moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo(school().time_zone)).strftime("%a %d %b %Y, %H:%M")
+    return shown_moment(moment, school().time_zone, zone_name=False)
 
 
 # --- cancelling and rescheduling ------------------------------------------------------------

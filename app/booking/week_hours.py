@@ -11,17 +11,19 @@ with a choice, as every other change to hours does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import time
 
 import sqlalchemy as sa
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 
-from app.booking import disruptions
+from app.booking import day_hours, disruptions
 from app.extensions import db
 from app.models import Location, LocationMode, Membership, MembershipRole, WorkingHours
 from app.models.scheduling import WEEKDAYS
 from app.scheduling import WorkingWindow, validate_weekly_windows
+from app.scheduling.time_format import TimeNotUnderstood, parse_time
+from app.school_time import school_time_format, time_input_example
 from app.tenancy import current_membership, current_org_id
 
 EMPTY_RANGES = 2  # blank ranges offered under each day's own
@@ -109,9 +111,9 @@ def _dated(instructor: Membership) -> list[WorkingHours]:
 
 def _time(value: str, what: str) -> time:
     try:
-        return datetime.strptime(value.strip(), "%H:%M").time()
-    except ValueError:
-        raise WeekProblem(f"{what}: give a time like 14:00.") from None
+        return parse_time(value)
+    except TimeNotUnderstood:
+        raise WeekProblem(f"{what}: give a time like {time_input_example()}.") from None
 
 
 def week_from_form(form, location_ids: set[int]) -> dict[int, list[Range]]:
@@ -175,7 +177,7 @@ def week_problems(instructor: Membership, week: dict[int, list[Range]]) -> list[
     ]
     return [
         p.replace(f"Instructor {instructor.id}", instructor.full_name)
-        for p in validate_weekly_windows(windows)
+        for p in validate_weekly_windows(windows, school_time_format())
     ]
 
 
@@ -282,8 +284,51 @@ class WeeklyHoursView(BaseView):
             )
         return week
 
-    def _page(self, instructor, locations, week, status: int = 200):
+    @expose("/<int:instructor_id>/day/<day>", methods=["POST"])
+    @has_access
+    def day(self, instructor_id: int, day: str):
+        """Save one date picked on the small calendar: its own hours, or not teaching."""
+        instructor = _instructor(instructor_id)
+        locations = _locations()
+        answer = day_hours.submit_day(
+            instructor, day, request.form, {i for i, _ in locations}, actor=current_membership()
+        )
+        if answer.status == 404:
+            abort(404)
+        if answer.status >= 400:
+            g.lessons_hit, g.lesson_choices = answer.lessons_hit, request.form
+            g.lessons_hit_form = "day"
+            for message in answer.messages:
+                flash(message, "warning" if answer.lessons_hit else "danger")
+            instructor = _instructor(instructor_id)
+            return self._page(
+                instructor, locations, self._current(instructor), answer.status, answer.typed
+            )
+        flash(answer.messages[0], "success")
+        chosen = day_hours.day_of(day)
+        return redirect(
+            url_for(
+                "WeeklyHoursView.week",
+                instructor_id=instructor_id,
+                month=f"{chosen:%Y-%m}",
+                day=chosen.isoformat(),
+                _anchor="dates",
+            )
+        )
+
+    def _page(self, instructor, locations, week, status: int = 200, typed_day=None):
         dated = len(_dated(instructor))
+        day_cal, chosen_day = day_hours.day_calendar(
+            instructor,
+            request.args,
+            lambda **args: url_for(
+                "WeeklyHoursView.week", instructor_id=instructor.id, _anchor="dates", **args
+            ),
+            lambda day: url_for(
+                "WeeklyHoursView.day", instructor_id=instructor.id, day=day.isoformat()
+            ),
+            typed_day,
+        )
         page = self.render_template(
             "booking/week_hours.html",
             instructor=instructor,
@@ -294,6 +339,8 @@ class WeeklyHoursView(BaseView):
             modes=list(LocationMode),
             empty_ranges=EMPTY_RANGES,
             dated=dated,
+            day_cal=day_cal,
+            day_hours=chosen_day,
         )
         return page, status
 

@@ -17,7 +17,7 @@ A Celery beat task (``calendars.refresh_external_calendars``) reads every such a
    transaction; on failure they are kept and the error is recorded for the instructor to see.
    A calendar that cannot be read never silently frees the instructor.
 
-The scheduling core treats busy times like time off (``app.booking.calendar``).
+The scheduling core treats busy times like time off (``app.booking.schedule_data``).
 """
 
 from __future__ import annotations

@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from app.booking.calendar import load_calendar, local_midnight
+from app.booking.schedule_data import load_calendar, local_midnight
 from app.extensions import db
 from app.models import Booking, BookingAttendee, BookingStatus, BusyTime, Membership
+from app.school_time import shown_range
 
 VIEWS = ("day", "week", "month")
 FIRST_HOUR, LAST_HOUR = 7, 21  # always shown; widened when a booking falls outside
@@ -42,7 +43,7 @@ class Entry:
 
     @property
     def time_label(self) -> str:
-        return f"{self.starts_local:%H:%M}–{self.ends_local:%H:%M}"
+        return shown_range(self.starts_local, self.ends_local)
 
     @property
     def seats_label(self) -> str | None:

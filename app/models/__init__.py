@@ -26,7 +26,7 @@ from app.models.notification import (
     NotificationStatus,
     ReminderStatus,
 )
-from app.models.organization import Membership, MembershipRole, Organization, User
+from app.models.organization import Membership, MembershipRole, Organization, SchoolLogo, User
 from app.models.scheduling import HoursOverride, SchoolClosure, TimeOff, WorkingHours
 from app.models.sessions import SessionVersion
 
@@ -60,6 +60,7 @@ __all__ = [
     "PasswordReset",
     "ReminderStatus",
     "SchoolClosure",
+    "SchoolLogo",
     "SessionVersion",
     "TenantOwned",
     "TimeOff",

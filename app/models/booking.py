@@ -26,6 +26,7 @@ from app import clock
 from app.models.base import TenantOwned, tenant_fk, tenant_unique_id
 from app.models.catalog import AppointmentType, Location, LocationMode
 from app.models.organization import Membership
+from app.school_time import shown_moment
 
 
 class BookingStatus(enum.StrEnum):
@@ -194,8 +195,7 @@ class Booking(TenantOwned, Model):
         return f"{self.seats_taken} / {self.capacity}"
 
     def __str__(self) -> str:
-        when = f"{self.starts_at:%Y-%m-%d %H:%M} UTC"
-        return f"{self.appointment_type} with {self.instructor}, {when}"
+        return f"{self.appointment_type} with {self.instructor}, {shown_moment(self.starts_at)}"
 
 
 class BookingSeries(TenantOwned, Model):

@@ -12,13 +12,23 @@ from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from app import clock
 from app.models.base import TenantOwned, tenant_unique_id
+from app.scheduling.time_format import default_time_format, format_moment
+
+
+def _time_format_of_zone(context) -> str:
+    """A new school writes times as people in its zone do (New York 12-hour, London 24)."""
+    return default_time_format(context.get_current_parameters().get("time_zone") or "UTC").value
 
 
 class Organization(Model):
     """A school. Not tenant-owned itself: it *is* the tenant, and hosts are resolved from it."""
 
     __tablename__ = "organizations"
-    __table_args__ = (sa.UniqueConstraint("clerk_org_id", name="uq_organizations_clerk_org_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("clerk_org_id", name="uq_organizations_clerk_org_id"),
+        sa.CheckConstraint("time_format IN ('12h', '24h')", name="organizations_time_format"),
+        sa.CheckConstraint("brand_colour ~ '^#[0-9a-fA-F]{6}$'", name="organizations_brand_colour"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120), nullable=False)
@@ -36,9 +46,38 @@ class Organization(Model):
     reminder_hours: Mapped[str] = mapped_column(
         sa.String(64), nullable=False, default="24, 1", server_default="24, 1"
     )
+    # "12h" or "24h": how every time is shown and prefilled (app.scheduling.time_format).
+    time_format: Mapped[str] = mapped_column(
+        sa.String(3), nullable=False, default=_time_format_of_zone, server_default="24h"
+    )
+    # The school's colour on its navbar ("#1f6feb"); its logo is a SchoolLogo row.
+    brand_colour: Mapped[str | None] = mapped_column(sa.String(7))
 
     def __str__(self) -> str:
         return self.name
+
+
+class SchoolLogo(TenantOwned, Model):
+    """The school's logo image (PNG or JPEG, at most 512 KB), kept in the database so every
+    web machine serves the same one. One per school; a new upload replaces the row, so a new
+    id makes a new URL and the old one can be cached for ever."""
+
+    __tablename__ = "school_logos"
+    __table_args__ = (
+        sa.UniqueConstraint("organization_id", name="uq_school_logos_org"),
+        tenant_unique_id("school_logos"),
+        sa.CheckConstraint(
+            "content_type IN ('image/png', 'image/jpeg')", name="school_logos_content_type"
+        ),
+        sa.CheckConstraint("octet_length(content) <= 524288", name="school_logos_size"),
+    )
+
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
+    content_type: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    sha256: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), nullable=False, default=clock.now, server_default=sa.func.now()
+    )
 
 
 class MembershipRole(enum.StrEnum):
@@ -119,11 +158,16 @@ class Membership(TenantOwned, Model):
         )
         if pending is None:
             return "No password yet (send an invitation)"
+        school = self.organization
+
+        def when(moment: datetime) -> str:  # in the school's zone, not UTC's date
+            return format_moment(moment, school.time_zone, school.time_format)
+
         if pending.is_expired():
-            return f"Invitation expired (sent {pending.sent_at:%d %b %Y}): send it again"
+            return f"Invitation expired (sent {when(pending.sent_at)}): send it again"
         return (
-            f"Invitation pending (sent {pending.sent_at:%d %b %Y}, "
-            f"valid until {pending.expires_at:%d %b %Y})"
+            f"Invitation pending (sent {when(pending.sent_at)}, "
+            f"valid until {when(pending.expires_at)})"
         )
 
     def __str__(self) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 from app.models.base import TenantOwned, tenant_fk, tenant_unique_id
 from app.models.catalog import LOCATION_MODE_VALUES, Location, LocationMode
 from app.models.organization import Membership
+from app.school_time import shown_range
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MODES_VALID = (
@@ -24,10 +25,6 @@ _MODES_VALID = (
     "ARRAY['in_person','online','at_home']::varchar[]"
 )
 _ON_FIVE_MINUTE_GRID = "mod(extract(minute from {0})::int, 5) = 0 AND extract(second from {0}) = 0"
-
-
-def _hhmm(value: time | None) -> str:
-    return value.strftime("%H:%M") if value else ""
 
 
 def _modes_display(modes: list[str]) -> str:
@@ -46,7 +43,7 @@ class _Window:
 
     @property
     def hours_display(self) -> str:
-        return f"{_hhmm(self.start_time)}–{_hhmm(self.end_time)}"
+        return shown_range(self.start_time, self.end_time)
 
     @property
     def modes_display(self) -> str:

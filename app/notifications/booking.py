@@ -32,6 +32,7 @@ from app.models import (
     Organization,
 )
 from app.notifications.outbox import queue_email
+from app.scheduling.time_format import format_moment
 
 SUBJECTS = {
     "booked": "Booking confirmed",
@@ -41,9 +42,10 @@ SUBJECTS = {
 }
 
 
-def local_label(moment: datetime, time_zone: str) -> str:
-    local = moment.astimezone(ZoneInfo(time_zone))
-    return f"{local:%A %d %B %Y, %H:%M} ({local.tzname()})"
+def local_label(moment: datetime, time_zone: str, time_format: str) -> str:
+    """ "Tuesday 08 December 2026, 2:30 PM (EST)", the school's way of writing times."""
+    when = format_moment(moment, time_zone, time_format, "%A %d %B %Y", zone_name=False)
+    return f"{when} ({moment.astimezone(ZoneInfo(time_zone)).tzname()})"
 
 
 def school_url(organization: Organization, path: str) -> str:
@@ -92,8 +94,12 @@ def _lesson(
         title=booking.appointment_type.name,
         instructor=booking.instructor.full_name,
         student=attendee.student.full_name,
-        when_school=local_label(booking.starts_at, organization.time_zone),
-        when_recipient=local_label(booking.starts_at, own_zone) if own_zone else None,
+        when_school=local_label(
+            booking.starts_at, organization.time_zone, organization.time_format
+        ),
+        when_recipient=local_label(booking.starts_at, own_zone, organization.time_format)
+        if own_zone
+        else None,
         where=_where(attendee),
         meeting_link=booking.meeting_link,
         view_url=school_url(organization, view),
@@ -163,10 +169,14 @@ def _queue(
         "staff": staff,
         "lessons": lessons,
         "student": first.student.full_name,
-        "previous_school": local_label(previous_start, organization.time_zone)
+        "previous_school": local_label(
+            previous_start, organization.time_zone, organization.time_format
+        )
         if previous_start
         else None,
-        "previous_recipient": local_label(previous_start, recipient.time_zone)
+        "previous_recipient": local_label(
+            previous_start, recipient.time_zone, organization.time_format
+        )
         if previous_start and recipient.time_zone and recipient.time_zone != organization.time_zone
         else None,
         "settings_url": school_url(organization, "/bookings/"),

@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, SelectMultipleField, StringField, TimeField
+from wtforms import DateField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from app import clock
-from app.admin.fields import meeting_link_validators
-from app.booking import disruptions
+from app.admin.fields import meeting_link_validators, school_time_field
+from app.booking import day_hours, disruptions
 from app.booking.hours import day_range_problems, override_problems, weekly_hours_problems
 from app.extensions import db
 from app.models import (
@@ -49,10 +49,8 @@ def _location_choices() -> list[tuple[int, str]]:
 
 
 class _WindowForm(FlaskForm):
-    start_time = TimeField(
-        "Start", format="%H:%M", validators=[InputRequired("Give a start time.")]
-    )
-    end_time = TimeField("End", format="%H:%M", validators=[InputRequired("Give an end time.")])
+    start_time = school_time_field("Start", message="Give a start time.")
+    end_time = school_time_field("End", message="Give an end time.")
     location = SelectField("Location", coerce=int, default=0)
     modes = SelectMultipleField(
         "Ways of teaching",
@@ -113,8 +111,15 @@ class TeachingScheduleView(BaseView):
     default_view = "index"
     served_on = "school"
 
-    def _page(self, me: Membership, forms: dict | None = None, status: int = 200):
+    def _page(self, me: Membership, forms: dict | None = None, status: int = 200, typed_day=None):
         forms = forms or {}
+        day_cal, chosen_day = day_hours.day_calendar(
+            me,
+            request.args,
+            lambda **args: url_for("TeachingScheduleView.index", _anchor="dates", **args),
+            lambda day: url_for("TeachingScheduleView.day", day=day.isoformat()),
+            typed_day,
+        )
         hours_form = forms.get("hours") or HoursForm(formdata=None)
         override_form = forms.get("override") or OverrideForm(formdata=None)
         for form in (hours_form, override_form):
@@ -172,6 +177,10 @@ class TeachingScheduleView(BaseView):
             or MeetingLinkForm(formdata=None, meeting_link=me.meeting_link),
             delete_form=DeleteForm(),
             upcoming_days=UPCOMING_DAYS,
+            day_cal=day_cal,
+            day_hours=chosen_day,
+            locations=_location_choices(),
+            modes=list(LocationMode),
         )
         return page, status
 
@@ -250,6 +259,32 @@ class TeachingScheduleView(BaseView):
         )
         row.instructor = me
         return self._save(me, form, "override", row, override_problems)
+
+    @expose("/day/<day>", methods=["POST"])
+    @has_access
+    def day(self, day: str):
+        """One date picked on the small calendar: its own hours, or not teaching."""
+        me = _me()
+        location_ids = {i for i, _ in _location_choices() if i}
+        answer = day_hours.submit_day(me, day, request.form, location_ids, actor=me)
+        if answer.status == 404:
+            abort(404)
+        if answer.status >= 400:
+            g.lessons_hit, g.lesson_choices = answer.lessons_hit, request.form
+            g.lessons_hit_form = "day"
+            for message in answer.messages:
+                flash(message, "warning" if answer.lessons_hit else "danger")
+            return self._page(_me(), status=answer.status, typed_day=answer.typed)
+        flash(answer.messages[0], "success")
+        chosen = day_hours.day_of(day)
+        return redirect(
+            url_for(
+                "TeachingScheduleView.index",
+                month=f"{chosen:%Y-%m}",
+                day=chosen.isoformat(),
+                _anchor="dates",
+            )
+        )
 
     @expose("/time-off", methods=["POST"])
     @has_access

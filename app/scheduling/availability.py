@@ -14,9 +14,13 @@ the slots returned.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from functools import partial
+from itertools import chain, compress, repeat
+from operator import add, sub
 
 from .local_time import (
     exists_locally,
@@ -57,9 +61,7 @@ def available_slots(query: SlotQuery, school: SchoolCalendar, now: datetime) -> 
     instructors = _instructors(query, school)
     search = _Search(query, school._index, earliest, latest, days, instructors)
     for instructor_id in instructors:
-        for day_local in days:
-            for window in school._index.day_windows(instructor_id, day_local):
-                search.collect_window(instructor_id, window)
+        search.collect_instructor(instructor_id, days)
     return search.slots()
 
 
@@ -215,10 +217,13 @@ def _query_variants(query: SlotQuery) -> list[Variant]:
 class _Search:
     """State of one available_slots call: the query, its limits and what was found so far.
 
-    Grid offers are keyed by one int, start * width + variant number, with the variants
-    numbered in output order: cheap to build per offer and sorted in C at the end. Each key
-    holds a bit mask of the instructors offered (see ``_Teams``), all with the type's
-    capacity in seats. Open group sessions, whose seats differ, are kept apart until the end.
+    Grid offers are keyed by one int, start * width + a bit mask of the variants offered
+    (bit n = variant n in output order, ``width`` = 2 ** variants): a window offers all its
+    variants at each of its starts, so one key per start and window setting, cheap to build
+    and sorted in C at the end. Each key holds the list of instructors offered, all with the
+    type's capacity in seats: instructors are searched in ascending id order, so appending
+    keeps each list sorted, and a repeat (from overlapping windows of hours) can only follow
+    itself. Open group sessions, whose seats differ, are kept apart until the end.
     """
 
     def __init__(
@@ -241,14 +246,16 @@ class _Search:
         self.before = self.spec.buffer_before_minutes * 60
         self.after = self.spec.buffer_after_minutes * 60
         self.excluded = query.exclude_booking_ids
+        self.instructors = instructors
         self.is_group = self.spec.is_group
         self.variant_list = _query_variants(query)
         self.variant_number = {v: n for n, v in enumerate(self.variant_list)}
-        self.width = max(len(self.variant_list), 1)
-        self.teams = _Teams(instructors, self.spec.capacity)
-        self.found: dict[int, int] = {}  # offer key -> mask of the instructors offered
+        self.width = 1 << len(self.variant_list)
+        self.found: defaultdict[int, list[int]] = defaultdict(list)  # offer key -> instructors
         self.sessions: dict[tuple[int, int, int], Offers] = {}  # (start, variant, end) keys
         self._window_variants: dict[tuple, list[int]] = {}
+        self._window_masks: dict[tuple, int] = {}
+        self._numbers_of_mask: dict[int, list[int]] = {}
         self._blocked: dict[int, Ranges] = {}
 
     def variants(self, window: DayWindow) -> list[int]:
@@ -262,18 +269,34 @@ class _Search:
             self._window_variants[key] = cached
         return cached
 
-    def collect_window(self, instructor_id: int, window: DayWindow) -> None:
-        variants = self.variants(window)
-        if not variants:
-            return
-        found, width, get = self.found, self.width, self.found.get
-        bit = self.teams.bit[instructor_id]  # OR-ing it in also absorbs overlapping windows
-        for starts in self.free_starts(instructor_id, window):
-            for number in variants:
-                for key in _keys(starts, number, width):
-                    found[key] = get(key, 0) | bit
-        if self.is_group:
-            self.collect_open_sessions(instructor_id, window)
+    def mask(self, window: DayWindow) -> int:
+        """The bit mask of the variants this window offers (0: nothing the query wants)."""
+        key = (window.location_id, window.modes)
+        mask = self._window_masks.get(key)
+        if mask is None:
+            mask = self._window_masks[key] = sum(1 << n for n in self.variants(window))
+        return mask
+
+    def collect_instructor(self, instructor_id: int, days: list[date]) -> None:
+        """Offer every free grid start of one instructor's hours on these days."""
+        runs_by_mask: defaultdict[int, list[Iterable[int]]] = defaultdict(list)
+        width = self.width
+        for day_local in days:
+            for window in self.index.day_windows(instructor_id, day_local):
+                mask = self.mask(window)
+                if not mask:
+                    continue
+                runs_by_mask[mask] += (
+                    _keys(starts, mask, width) for starts in self.free_starts(instructor_id, window)
+                )
+                if self.is_group:
+                    self.collect_open_sessions(instructor_id, window)
+        offers_at = self.found.__getitem__
+        for runs in runs_by_mask.values():
+            # One offer per grid start and setting: the loop runs in C (tens of thousands
+            # per search).
+            keys = chain.from_iterable(runs)
+            deque(map(list.append, map(offers_at, keys), repeat(instructor_id)), 0)
 
     def free_starts(self, instructor_id: int, window: DayWindow) -> list[Starts]:
         """The window's free grid starts, as a few runs."""
@@ -281,9 +304,10 @@ class _Search:
         hi = min(window.end_ts - self.duration, self.latest)
         if lo > hi:
             return []
-        allowed = _unblocked(lo, hi, self.blocked(instructor_id))
+        blocked = self.blocked(instructor_id)
         if window.steady:
-            return [_grid(window.start_ts, self.step, a, b) for a, b in allowed]
+            return _free_grid(window.start_ts, self.step, lo, hi, blocked)
+        allowed = _unblocked(lo, hi, blocked)
         return [[s for s in _wall_grid(self.index, window, self.step) if _inside(s, allowed)]]
 
     def blocked(self, instructor_id: int) -> Ranges:
@@ -303,11 +327,19 @@ class _Search:
             for off_start, off_end in ranges.overlapping(lo, hi + duration):
                 blocked.append((off_start - duration + 1, off_end))
         # Buffered ranges must not overlap: start - before < occ_end, occ_start < end + after.
-        rows = self.index.bookings_of(instructor_id).near(lo - before, hi + duration + after)
+        bookings = self.index.bookings_of(instructor_id)
+        at = bookings.span(lo - before, hi + duration + after)
+        occupied_starts, occupied_ends = bookings.occupied_starts[at], bookings.occupied_ends[at]
         if self.excluded:  # rescheduling: the booking being moved is no obstacle
-            rows = [r for r in rows if r.booking.id is None or r.booking.id not in self.excluded]
+            kept = [b.id is None or b.id not in self.excluded for b in bookings.bookings[at]]
+            occupied_starts = list(compress(occupied_starts, kept))
+            occupied_ends = list(compress(occupied_ends, kept))
         reach = duration + after - 1  # a start this much before a booking already overlaps it
-        blocked += [(r.occupied_start - reach, r.occupied_end + before) for r in rows]
+        blocked += zip(
+            map(sub, occupied_starts, repeat(reach)),
+            map(add, occupied_ends, repeat(before)),
+            strict=True,
+        )
         return blocked
 
     def collect_open_sessions(self, instructor_id: int, window: DayWindow) -> None:
@@ -334,17 +366,18 @@ class _Search:
 
     def grid_slots(self) -> list[Slot]:
         """The usual case: only grid offers, every instructor with the type's capacity."""
-        found, width, duration, variants = self.found, self.width, self.duration, self.variant_list
-        seats, teams = self.spec.capacity, self.teams
+        duration, variants, seats = self.duration, self.variant_list, self.spec.capacity
+        pair_of = {i: (i, seats) for i in self.instructors}.__getitem__
         moments = _Moments()
         slots = []
         start_at = end_at = None
         last_start = None
-        for key in sorted(found):
-            start, number = divmod(key, width)
-            if start != last_start:  # keys of one start are adjacent: one lookup for them all
+        instructor_ids = by_instructor = None
+        for start, number, offered in self.grid_offers():
+            if start != last_start:  # offers of one start are adjacent: one lookup for them all
                 last_start, start_at, end_at = start, moments[start], moments[start + duration]
-            instructor_ids, by_instructor = teams[found[key]]
+            if offered is not instructor_ids:  # the variants of one window share their tuples
+                instructor_ids, by_instructor = offered, tuple(map(pair_of, offered))
             mode, location_id = variants[number]
             slots.append(
                 _new_slot(
@@ -353,14 +386,39 @@ class _Search:
             )
         return slots
 
+    def grid_offers(self) -> list[tuple[int, int, tuple[int, ...]]]:
+        """(start, variant number, instructor ids) of every grid offer, in output order."""
+        found, width, numbers_of = self.found, self.width, self.numbers_of
+        repeats = self.index.has_overlapping_hours
+        keys = sorted(found)
+        starts = [key // width for key in keys]
+        offers = []
+        n, count = 0, len(keys)
+        while n < count:
+            start = starts[n]
+            last = bisect_right(starts, start, n)  # the keys of this start: n .. last - 1
+            if last == n + 1:  # one window setting offers this start: one list for its variants
+                offered = found[keys[n]]
+                ids = tuple(dict.fromkeys(offered) if repeats else offered)
+                offers += [(start, number, ids) for number in numbers_of(keys[n] % width)]
+            else:
+                offers += _merged_offers(start, [(k % width, found[k]) for k in keys[n:last]], self)
+            n = last
+        return offers
+
+    def numbers_of(self, mask: int) -> list[int]:
+        """The variant numbers of a mask, ascending."""
+        numbers = self._numbers_of_mask.get(mask)
+        if numbers is None:
+            numbers = self._numbers_of_mask[mask] = list(_set_bits(mask))
+        return numbers
+
     def slots_with_sessions(self) -> list[Slot]:
         """Grid offers and open group sessions in output order; a session at a grid slot
         (same start and length) joins it."""
-        width, duration, seats = self.width, self.duration, self.spec.capacity
+        duration, seats = self.duration, self.spec.capacity
         merged: dict[tuple[int, int, int], Offers] = {}
-        for key, mask in self.found.items():
-            start, number = divmod(key, width)
-            instructor_ids, _ = self.teams[mask]
+        for start, number, instructor_ids in self.grid_offers():
             merged[(start, number, start + duration)] = dict.fromkeys(instructor_ids, seats)
         for key, session_seats in self.sessions.items():
             merged.setdefault(key, {}).update(session_seats)
@@ -409,20 +467,52 @@ def _unblocked(lo: int, hi: int, blocked: Ranges) -> list[tuple[int, int]]:
     return allowed
 
 
-def _keys(starts: Starts, number: int, width: int) -> Iterable[int]:
-    """The offer keys of these starts in one variant: a run of grid starts is a run of keys,
+def _free_grid(anchor: int, step: int, lo: int, hi: int, blocked: Ranges) -> list[range]:
+    """Grid points anchor + k*step in [lo, hi] (lo >= anchor) outside the blocked ranges, as
+    runs: ``_unblocked`` and ``_grid`` in one pass, as this runs once per window of hours."""
+    starts, ends = blocked.starts, blocked.ends
+    runs = []
+    cursor = lo
+    for n in range(bisect_right(ends, lo), len(starts)):  # merged and sorted
+        if starts[n] > hi:
+            break
+        if starts[n] > cursor:
+            runs.append(range(anchor + -(-(cursor - anchor) // step) * step, starts[n], step))
+        cursor = ends[n]  # beyond the cursor: the ranges are merged and end after lo
+    if cursor <= hi:
+        runs.append(range(anchor + -(-(cursor - anchor) // step) * step, hi + 1, step))
+    return runs
+
+
+def _keys(starts: Starts, mask: int, width: int) -> Iterable[int]:
+    """The offer keys of these starts with one setting: a run of grid starts is a run of keys,
     so a steady day's keys cost nothing to list."""
     if isinstance(starts, range):
-        return range(
-            starts.start * width + number, starts.stop * width + number, starts.step * width
-        )
-    return [start * width + number for start in starts]
+        return range(starts.start * width + mask, starts.stop * width + mask, starts.step * width)
+    return [start * width + mask for start in starts]
 
 
-def _grid(anchor: int, step: int, a: int, b: int) -> range:
-    """Grid points anchor + k*step lying in [a, b] (a >= anchor)."""
-    first = anchor + -(-(a - anchor) // step) * step
-    return range(first, b + 1, step)
+def _merged_offers(
+    start: int, lists: list[tuple[int, list[int]]], search: _Search
+) -> list[tuple[int, int, tuple[int, ...]]]:
+    """One start's offers per variant when windows of several settings offer it: a variant
+    offered by more than one merges their instructors."""
+    by_variant: dict[int, list[list[int]]] = {}
+    for mask, offered in lists:
+        for number in search.numbers_of(mask):
+            by_variant.setdefault(number, []).append(offered)
+    return [
+        (start, number, tuple(sorted(set().union(*found))))
+        for number, found in sorted(by_variant.items())
+    ]
+
+
+def _set_bits(mask: int) -> Iterator[int]:
+    """Positions of the 1 bits, lowest first."""
+    while mask:
+        lowest = mask & -mask
+        yield lowest.bit_length() - 1
+        mask ^= lowest
 
 
 def _wall_grid(index: _Index, window: DayWindow, step: int) -> list[int]:
@@ -509,34 +599,6 @@ def _away_refusal(index: _Index, instructor_id: int, start: int, end: int) -> Re
 
 
 _new_slot = partial(tuple.__new__, Slot)  # Slot(...) without its Python-level __new__
-
-
-class _Teams(dict[int, tuple[tuple[int, ...], tuple[tuple[int, int], ...]]]):
-    """The instructors behind an offer's bit mask: (instructor ids, (id, seats) pairs).
-
-    Instructor n of the sorted list is bit n, so a mask lists them in ascending order. A
-    mask is worked out on first use; the many slots offered to the same few instructors
-    share its tuples.
-    """
-
-    def __init__(self, instructors: list[int], seats: int) -> None:
-        super().__init__()
-        self.ids = instructors
-        self.bit = {instructor_id: 1 << n for n, instructor_id in enumerate(instructors)}
-        self.seats = seats
-
-    def __missing__(self, mask: int) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
-        instructor_ids = tuple(self.ids[n] for n in _set_bits(mask))
-        team = self[mask] = instructor_ids, tuple((i, self.seats) for i in instructor_ids)
-        return team
-
-
-def _set_bits(mask: int) -> Iterable[int]:
-    """Positions of the 1 bits, lowest first; work grows with the bits set, not the width."""
-    while mask:
-        lowest = mask & -mask
-        yield lowest.bit_length() - 1
-        mask ^= lowest
 
 
 class _Moments(dict[int, datetime]):

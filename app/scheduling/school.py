@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from functools import partial
-from operator import itemgetter, sub
+from itertools import islice, repeat
+from operator import add, attrgetter, floordiv, le, lt, mul, neg, sub
 from types import MappingProxyType
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -108,53 +109,86 @@ _NO_RANGES = Ranges(())
 
 
 class InstructorBookings:
-    """One instructor's bookings sorted by occupied start, plus the longest occupied range,
-    which bounds how far back a bisect must look for something still running."""
+    """One instructor's bookings sorted by occupied start, as parallel lists of UTC seconds,
+    plus the longest occupied range, which bounds how far back a bisect must look for
+    something still running.
 
-    __slots__ = ("longest", "occupied_starts", "rows")
+    Lists of ints rather than a tuple per booking: tens of thousands per request, and ints
+    are neither built one by one in Python nor followed by the cyclic GC. ``Busy`` rows are
+    made only for the few bookings a caller asks about (``near``).
+    """
 
-    def __init__(self, bookings: Iterable[BusyBooking]) -> None:
-        rows = _busy_rows(bookings)
-        rows.sort(key=_by_occupied_start)  # never compare the bookings themselves
-        self.rows = rows
-        self.occupied_starts = starts = [r.occupied_start for r in rows]
-        self.longest = max(map(sub, [r.occupied_end for r in rows], starts), default=0)
+    __slots__ = ("bookings", "ends", "longest", "occupied_ends", "occupied_starts", "starts")
+
+    def __init__(self, bookings: Sequence[BusyBooking]) -> None:
+        starts, ends = _seconds_of(bookings)
+        occupied_starts = list(map(sub, starts, map(mul, map(_before_of, bookings), repeat(60))))
+        occupied_ends = list(map(add, ends, map(mul, map(_after_of, bookings), repeat(60))))
+        columns = [occupied_starts, occupied_ends, starts, ends, list(bookings)]
+        if not all(map(le, occupied_starts, islice(occupied_starts, 1, None))):
+            order = sorted(range(len(starts)), key=occupied_starts.__getitem__)
+            columns = [list(map(column.__getitem__, order)) for column in columns]
+        self.occupied_starts, self.occupied_ends, self.starts, self.ends, self.bookings = columns
+        self.longest = max(map(sub, self.occupied_ends, self.occupied_starts), default=0)
+
+    def span(self, start: int, end: int) -> slice:
+        """Positions of the bookings whose occupied range may overlap [start, end)."""
+        lo = bisect_left(self.occupied_starts, start - self.longest)
+        return slice(lo, bisect_left(self.occupied_starts, end, lo=lo))
 
     def near(self, start: int, end: int) -> list[Busy]:
         """Rows whose occupied range may overlap [start, end); callers test each exactly."""
-        lo = bisect_left(self.occupied_starts, start - self.longest)
-        hi = bisect_left(self.occupied_starts, end)
-        return self.rows[lo:hi]
+        at = self.span(start, end)
+        return list(
+            map(
+                _new_busy,
+                zip(
+                    self.occupied_starts[at],
+                    self.occupied_ends[at],
+                    self.starts[at],
+                    self.ends[at],
+                    self.bookings[at],
+                    strict=True,
+                ),
+            )
+        )
 
 
-_by_occupied_start = itemgetter(0)  # an int key: cheaper than (start, end)
 _new_busy = partial(tuple.__new__, Busy)  # Busy(...) without its Python-level __new__
 
 
-def _busy_rows(bookings: Iterable[BusyBooking]) -> list[Busy]:
-    """Bookings as UTC seconds; starts round down and ends up, never shrinking a booking.
+def _seconds_of(bookings: Sequence[BusyBooking]) -> tuple[list[int], list[int]]:
+    """Start and end of each booking in UTC seconds; starts round down and ends up, never
+    shrinking a booking.
 
-    Thousands per request, so the conversion is inlined: subtracting an epoch in the rows'
-    own zone (see ``epoch_to_subtract``) is the cheapest exact way from a datetime to seconds.
-    Values are checked here rather than in BusyBooking, as this loop touches each one anyway.
+    Every step is a ``map`` over the whole list (the loops run in C). Subtracting an epoch in
+    the rows' own zone (see ``epoch_to_subtract``) is the cheapest exact way from a datetime
+    to seconds; rows of one query share one zone object, and with mixed zones the UTC epoch
+    is still exact (Python subtracts by offsets). Values are checked here rather than in
+    BusyBooking, as this touches each one anyway.
     """
-    rows = []
-    zone, epoch = None, epoch_to_subtract(None)
-    for b in bookings:
-        start_at, end_at = b.start, b.end
-        if start_at.tzinfo is not zone:  # rows of one query share their zone object
-            zone = start_at.tzinfo
-            epoch = epoch_to_subtract(zone)
-        try:
-            start = (start_at - epoch) // _SECOND
-            end = -((epoch - end_at) // _SECOND)
-        except TypeError:  # naive minus aware
-            raise ValueError(f"booking times must be timezone-aware: {b!r}") from None
-        if end <= start:
-            raise ValueError(f"a booking must end after it starts: {b!r}")
-        occupied = (start - b.buffer_before_minutes * 60, end + b.buffer_after_minutes * 60)
-        rows.append(_new_busy((*occupied, start, end, b)))
-    return rows
+    starts_at = list(map(_start_of, bookings))
+    ends_at = list(map(_end_of, bookings))
+    zones = set(map(_zone_of, starts_at))
+    zones.update(map(_zone_of, ends_at))
+    epoch = epoch_to_subtract(zones.pop() if len(zones) == 1 else None)
+    try:
+        starts = list(map(floordiv, map(sub, starts_at, repeat(epoch)), repeat(_SECOND)))
+        ends = list(map(neg, map(floordiv, map(sub, repeat(epoch), ends_at), repeat(_SECOND))))
+    except TypeError:  # naive minus aware
+        naive = next(b for b in bookings if b.start.tzinfo is None or b.end.tzinfo is None)
+        raise ValueError(f"booking times must be timezone-aware: {naive!r}") from None
+    if not all(map(lt, starts, ends)):
+        empty = next(b for b, s, e in zip(bookings, starts, ends, strict=True) if e <= s)
+        raise ValueError(f"a booking must end after it starts: {empty!r}")
+    return starts, ends
+
+
+_start_of = attrgetter("start")
+_end_of = attrgetter("end")
+_zone_of = attrgetter("tzinfo")
+_before_of = attrgetter("buffer_before_minutes")
+_after_of = attrgetter("buffer_after_minutes")
 
 
 _NO_BOOKINGS = InstructorBookings(())
@@ -226,6 +260,9 @@ class _Index:
         for b in school.bookings:
             self._raw_bookings[b.instructor_id].append(b)
         self._busy: dict[int, InstructorBookings] = {}
+        # Set once a resolved day has windows that overlap in time (they may offer the same
+        # start twice): the slot finder then removes repeated instructors.
+        self.has_overlapping_hours = False
         self._day_cache: dict[tuple[int, date], tuple[DayWindow, ...]] = {}
         self._same_hours: dict[tuple[tuple[WallWindow, ...], date], tuple[DayWindow, ...]] = {}
         self._weekly_cache: dict[tuple[int, ...], tuple[WallWindow, ...]] = {}
@@ -263,6 +300,8 @@ class _Index:
         shared = self._same_hours.get(key)
         if shared is None:
             shared = self._same_hours[key] = self._in_utc(walls, day_local)
+            if _any_overlap(shared):
+                self.has_overlapping_hours = True
         return shared
 
     def _in_utc(self, walls: tuple[WallWindow, ...], day_local: date) -> tuple[DayWindow, ...]:
@@ -311,6 +350,14 @@ class _Index:
         return DayWindow(
             day_local, start_ts, end_ts, start_wall, end_wall, location_id, modes, False
         )
+
+
+def _any_overlap(windows: tuple[DayWindow, ...]) -> bool:
+    return any(
+        a.start_ts < b.end_ts and b.start_ts < a.end_ts
+        for n, a in enumerate(windows)
+        for b in windows[n + 1 :]
+    )
 
 
 def _weekly_by_instructor(

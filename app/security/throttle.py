@@ -7,11 +7,17 @@ in Redis, two ways, so that an attacker cannot keep its owner out for long:
 - from anywhere: after ``ACCOUNT_FAILURES`` (many addresses) the account is refused for
   only ``ACCOUNT_LOCK_S``, enough to make guessing hopeless, short for its owner.
 ``RATE_LIMITS = False`` (the tests' configuration) switches both off; tests switch them on.
+
+Redis down: the limits count in each web worker's memory meanwhile (Flask-Limiter's fallback)
+and the lockout is skipped, with a warning: sign-in keeps working (docs/reliability.md).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Callable
+from functools import wraps
 
 import redis
 from flask import Flask, current_app
@@ -20,6 +26,8 @@ from flask_login import current_user
 from werkzeug.exceptions import TooManyRequests
 
 from app.extensions import limiter
+
+log = logging.getLogger(__name__)
 
 WINDOW_S = 15 * 60
 PAIR_FAILURES, PAIR_LOCK_S = 5, 15 * 60
@@ -49,9 +57,26 @@ def person_or_address() -> str:
 def _redis() -> redis.Redis:
     client = current_app.extensions.get("lockout_redis")
     if client is None:
-        client = redis.Redis.from_url(current_app.config["REDIS_URL"])
+        timeout = float(current_app.config["REDIS_REQUEST_TIMEOUT_S"])
+        client = redis.Redis.from_url(
+            current_app.config["REDIS_URL"], socket_connect_timeout=timeout, socket_timeout=timeout
+        )
         current_app.extensions["lockout_redis"] = client
     return client
+
+
+def _open_when_redis_is_down(step: Callable[[str], None]) -> Callable[[str], None]:
+    """The lockout is a second line behind the limits (which fall back to memory): without
+    Redis it steps aside rather than keep everyone from signing in."""
+
+    @wraps(step)
+    def guarded(username: str) -> None:
+        try:
+            step(username)
+        except redis.RedisError as error:
+            log.warning("sign-in lockout skipped, Redis unreachable: %s", error)
+
+    return guarded
 
 
 def _keys(username: str) -> tuple[str, str]:
@@ -59,6 +84,7 @@ def _keys(username: str) -> tuple[str, str]:
     return f"lockout:{account}", f"lockout:{account}:{get_remote_address()}"
 
 
+@_open_when_redis_is_down
 def refuse_if_locked(username: str) -> None:
     """Raise 429 (with Retry-After) while this account is locked for this address."""
     if not limits_apply() or not username:
@@ -77,6 +103,7 @@ def refuse_if_locked(username: str) -> None:
             )
 
 
+@_open_when_redis_is_down
 def record_failure(username: str) -> None:
     if not limits_apply() or not username:
         return
@@ -94,6 +121,7 @@ def record_failure(username: str) -> None:
             store.delete(f"{key}:failures")
 
 
+@_open_when_redis_is_down
 def record_success(username: str) -> None:
     if limits_apply() and username:
         _redis().delete(f"{_keys(username)[1]}:failures")

@@ -3,7 +3,8 @@ works once, can be sent again (the old link then stops working) and is shown as 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -219,3 +220,18 @@ def test_removing_an_invited_person_withdraws_the_link(admin, visit, people, own
         )
         is None
     )
+
+
+def test_invitation_dates_are_shown_in_the_school_zone(admin, people, clock, mailbox):
+    """02:30 UTC on the 10th is still the evening of the 9th in New York."""
+    sent = clock.now().astimezone(UTC).replace(hour=2, minute=30, second=0, microsecond=0)
+    clock.set(sent + timedelta(days=1))
+    sent = clock.now()
+    invite(admin, people.new("violist"))
+
+    listed = admin.get("/instructorview/list/").data.decode()
+
+    new_york = sent.astimezone(ZoneInfo("America/New_York"))
+    expected = f"sent {new_york:%a %d %b %Y}, {new_york.hour % 12}:30 PM {new_york.tzname()}"
+    assert expected in listed, f"expected {expected!r} in the list"
+    assert f"sent {sent:%a %d %b %Y}" not in listed, "not the UTC date"

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,8 +26,10 @@ from app.models import (
     Membership,
     MembershipRole,
     Organization,
+    SchoolLogo,
     User,
 )
+from app.scheduling.time_format import format_moment, format_time
 from app.tenancy import privileged, tenant
 
 # Rows tests may create, children first (deleted in this order afterwards).
@@ -85,6 +88,7 @@ class School:
     subdomain: str
     id: int
     time_zone: str
+    time_format: str = "24h"  # how the school writes times: "12h" (New York) or "24h"
     types: dict[str, int] = field(default_factory=dict)
     people: dict[str, int] = field(default_factory=dict)  # first name -> membership id
     locations: dict[str, int] = field(default_factory=dict)
@@ -96,12 +100,22 @@ class School:
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.zone)
 
+    def clock(self, value: datetime | time_of_day) -> str:
+        """A time as the school's pages write it: "3:00 PM" (12h) or "15:00" (24h)."""
+        if isinstance(value, datetime):
+            value = self.local(value)
+        return format_time(value, self.time_format)
+
+    def when(self, moment: datetime, day: str = "%d %b %Y") -> str:
+        """``day`` and the time as the school writes them: "07 Dec 2026, 3:00 PM"."""
+        return format_moment(moment, self.time_zone, self.time_format, day, zone_name=False)
+
 
 def _school(subdomain: str) -> School:
     organization = db.session.scalar(
         sa.select(Organization).where(Organization.subdomain == subdomain)
     )
-    school = School(subdomain, organization.id, organization.time_zone)
+    school = School(subdomain, organization.id, organization.time_zone, organization.time_format)
     school.types = dict(
         db.session.execute(
             sa.select(AppointmentType.name, AppointmentType.id).where(
@@ -355,3 +369,18 @@ def ensemble(app: Flask, music: School, rows_written: RowsWritten) -> Iterator[s
         )
         db.session.commit()
         db.session.remove()
+
+
+@pytest.fixture
+def restore_music(owner_db, org_ids, music):
+    """The music school's settings and logo as the demo has them, after the test."""
+    yield
+    owner_db.rollback()
+    owner_db.execute(
+        sa.update(Organization)
+        .where(Organization.id == org_ids["musicschool"])
+        .values(time_format="12h", brand_colour=None, name="Riverside Music School")
+    )
+    owner_db.execute(sa.delete(SchoolLogo))
+    owner_db.commit()
+    music.time_format = "12h"

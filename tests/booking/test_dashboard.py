@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.booking.calendar import local_midnight
+from app.booking.schedule_data import local_midnight
 from tests.booking.test_disruptions import GRACE, lessons_on_one_day, time_off_form
 
 FLORENCE = "florence@yogastudio.demo"

@@ -208,5 +208,5 @@ def test_student_types_a_city_to_see_times_in_their_own_zone(
     page.get_by_role("button", name="Show").click()
 
     expect(page.get_by_label("Also show times in")).to_have_value("Europe/Paris")
-    paris = slot.start.astimezone(ZoneInfo("Europe/Paris")).strftime("%H:%M")
+    paris = music.clock(slot.start.astimezone(ZoneInfo("Europe/Paris")).time())
     expect(week_showing(page, slot.start.isoformat())).to_contain_text(f"{paris} your time")

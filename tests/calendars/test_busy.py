@@ -188,7 +188,7 @@ def test_instructor_pastes_an_address_and_the_beat_task_reads_it_conditionally(
     assert calendar_server.requests[-1].get("If-None-Match") == first_read.etag
     assert busy_again == busy, "304: nothing re-read, nothing lost"
     assert second_read.last_read_at == utc(2026, 12, 1, 12, 15)
-    assert "Tue 01 Dec 2026, 07:15 EST" in page and "data-busy-count>6<" in page
+    assert "Tue 01 Dec 2026, 7:15 AM EST" in page and "data-busy-count>6<" in page
 
 
 def test_a_failed_read_keeps_the_busy_times_and_says_why(
@@ -354,7 +354,7 @@ def test_the_instructor_week_hatches_busy_hours(app, visit, music, owner, forget
 
     busy_cells = re.findall(rf'data-day="{day}" data-hour="(\d+)"[^>]*data-busy', page)
     assert busy_cells == ["15", "16"], busy_cells
-    assert "Busy in your own calendar 15:00–16:30" in page
+    assert "Busy in your own calendar 3:00 PM–4:30 PM" in page
 
 
 # --- a real Celery worker ---------------------------------------------------------------------

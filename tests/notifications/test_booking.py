@@ -11,6 +11,7 @@ import icalendar
 import sqlalchemy as sa
 
 from app.models import Booking, BookingAttendee, Organization
+from app.scheduling.time_format import format_time
 from tests.booking.conftest import confirm_url
 from tests.conftest import body
 
@@ -22,8 +23,9 @@ FAR = 28
 
 
 def label(moment: datetime, zone: str) -> str:
+    """How the music school's e-mails write a moment: it uses 12-hour times (New York)."""
     local = moment.astimezone(ZoneInfo(zone))
-    return f"{local:%A %d %B %Y, %H:%M} ({local.tzname()})"
+    return f"{local:%A %d %B %Y}, {format_time(local, '12h')} ({local.tzname()})"
 
 
 def attendee_id_of(response) -> int:

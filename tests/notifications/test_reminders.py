@@ -117,7 +117,7 @@ def test_racing_beats_claim_each_reminder_once_and_the_worker_sends_each_once(
     assert len(reminder_mails(mailbox, ADA)) == 1 and len(reminder_mails(mailbox, ALAN)) == 1
     assert run_beat(app, clock).queued == 0, "a third beat finds nothing left"
     text = body(reminder_mails(mailbox, ADA)[0])
-    assert music.local(lessons[0].start).strftime("%H:%M") in text
+    assert music.clock(lessons[0].start) in text
     assert "turn lesson reminders off" in text
 
 
@@ -179,8 +179,8 @@ def test_cancelled_and_moved_lessons_get_no_stale_reminder_and_moved_ones_get_ne
     assert (at_old_times.queued, at_new_time.queued) == (1, 1)
     _wait_until(lambda: len(reminder_mails(mailbox, ADA)) >= 2)
     sent = [body(m) for m in reminder_mails(mailbox, ADA)]
-    new_label = music.local(new_time.start).strftime("%H:%M (")
-    old_label = music.local(slots[1].start).strftime("%H:%M (")
+    new_label = f"{music.clock(new_time.start)} ("
+    old_label = f"{music.clock(slots[1].start)} ("
     assert len(sent) == 2 and all(new_label in t and old_label not in t for t in sent)
     assert reminder_mails(mailbox, ALAN) == []
 
@@ -229,7 +229,11 @@ def test_admin_changes_the_schools_reminder_hours_and_pending_ones_are_replanned
     seat = book(visit, music, slot, ADA)
     admin = visit("musicschool", "grace@musicschool.demo")
     url = f"/schoolsettingsview/edit/{org_ids['musicschool']}"
-    settings = {"name": "Riverside Music School", "time_zone": "America/New_York"}
+    settings = {
+        "name": "Riverside Music School",
+        "time_zone": "America/New_York",
+        "time_format": "12h",
+    }
 
     refused = admin.post(url, data={**settings, "reminder_hours": "soon"})
     unchanged = reminder_rows(owner, seat)

@@ -44,7 +44,7 @@ def open_schedule(page, site) -> None:
 
 
 def type_into(page, field, keys: str) -> None:
-    """Click a date or time input and type its digits, as a person does (en-US order)."""
+    """Click a date or time input and type its keys, as a person does (en-US order)."""
     field.click()
     page.keyboard.type(keys)
 

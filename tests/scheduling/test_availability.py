@@ -452,3 +452,35 @@ def test_query_days_follow_the_school_zone_not_utc() -> None:
         SlotQuery(lesson_type(), MONDAY, MONDAY + timedelta(days=1), location_id=STUDIO), cal, NOW
     )
     check([s.start for s in slots], [datetime(2026, 6, 2, 0, tzinfo=UTC)])
+
+
+# --- windows of several settings at one start ---------------------------------------------
+
+
+def test_overlapping_windows_of_one_instructor_offer_each_start_once() -> None:
+    # 09:00-11:00 at the studio and 10:00-12:00 anywhere: both offer the studio from 10:00.
+    cal = school(
+        hours(start="09:00", end="11:00", location_id=STUDIO), hours(start="10:00", end="12:00")
+    )
+    slots = slots_for(cal, lesson_type(), location_mode=IN_PERSON, location_id=STUDIO)
+    check(local_starts(slots), grid("09:00", "11:00"))
+    check({s.instructor_ids for s in slots}, {(7,)})
+    check({s.seats_left_by_instructor for s in slots}, {((7, 1),)})
+
+
+def test_a_mode_offered_by_windows_of_different_settings_lists_every_instructor() -> None:
+    # Instructor 8 teaches at the studio or online, instructor 7 online only: the online
+    # slots have both, in id order; the studio slots only 8.
+    cal = school(
+        hours(instructor_id=8, start="09:00", end="10:00", location_id=STUDIO),
+        hours(instructor_id=7, start="09:00", end="10:00", modes=frozenset({ONLINE})),
+    )
+    slots = slots_for(cal, lesson_type(duration_minutes=30))
+    by_mode = {
+        mode: [s.instructor_ids for s in slots if s.location_mode is mode]
+        for mode in (IN_PERSON, ONLINE)
+    }
+    check(by_mode, {IN_PERSON: [(8,)] * 3, ONLINE: [(7, 8)] * 3})
+    check(
+        {s.seats_left_by_instructor for s in slots if s.location_mode is ONLINE}, {((7, 1), (8, 1))}
+    )

@@ -1,7 +1,7 @@
 """Webhook deliveries: what a completed attempt did, and payloads that retention removes.
 
-Revision ID: 0012_webhook_retention
-Revises: 0011_notifications
+Revision ID: 0013_webhook_retention
+Revises: 0012_school_branding
 
 ``payload`` becomes nullable: the retention task and a ``user.deleted`` remove it (personal
 data) and keep the row (svix-id for idempotency, type, status, times). ``detail`` keeps what
@@ -11,8 +11,8 @@ the completing attempt did (e.g. why a late membership was skipped).
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_webhook_retention"
-down_revision = "0011_notifications"
+revision = "0013_webhook_retention"
+down_revision = "0012_school_branding"
 branch_labels = None
 depends_on = None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -226,6 +227,9 @@ def calendar_queries(
 
 # --- rows -> the core's values -------------------------------------------------------------
 
+# BusyBooking._make without its Python-level frame: the rows already have its fields in order.
+_new_busy_booking = partial(tuple.__new__, BusyBooking)
+
 
 def build_qualifications(rows) -> dict[int, frozenset[int]]:
     by_type: dict[int, set[int]] = defaultdict(set)
@@ -279,6 +283,6 @@ def build_calendar(
         windows=windows,
         overrides=[DateOverride(i, day, tuple(w)) for (i, day), w in by_day.items()],
         time_off=time_off,
-        bookings=list(map(BusyBooking._make, rows.bookings)),  # thousands: no Python loop
+        bookings=list(map(_new_busy_booking, rows.bookings)),  # thousands: no Python loop
         qualifications=qualifications,
     )

@@ -277,7 +277,7 @@ def test_updated_at_that_is_not_a_clerk_time_fails_at_once(deliver, stored, upda
     assert "not a Clerk time" in row["last_error"], f"got {row['last_error']!r}"
 
 
-def test_database_outage_on_the_webhook_is_a_json_500(app, platform, monkeypatch):
+def test_database_outage_on_the_webhook_is_a_json_503_svix_retries(app, platform, monkeypatch):
     import psycopg
 
     from app.extensions import db
@@ -300,8 +300,8 @@ def test_database_outage_on_the_webhook_is_a_json_500(app, platform, monkeypatch
         monkeypatch.undo()
         drop_connections()
 
-    assert (response.status_code, response.mimetype) == (500, "application/json"), (
-        f"expected a JSON 500, got {response.status_code} {response.mimetype}: "
+    assert (response.status_code, response.mimetype) == (503, "application/json"), (
+        f"expected a JSON 503, got {response.status_code} {response.mimetype}: "
         f"{response.data[:200]!r}"
     )
     assert "nothing was changed" in response.get_json()["message"]

@@ -200,7 +200,8 @@ def _post_body(platform, body: str, **header_changes):
 
 def test_nul_anywhere_in_a_verified_delivery_is_recorded_and_processed(platform, stored, owner_db):
     person = ClerkPerson("Ma\u0000rie", "Curie")
-    event = person.event(public_metadata={"no\u0000te": "a\u0000b"})
+    # A lone surrogate too: valid JSON, but no UTF-8 for PostgreSQL.
+    event = person.event(public_metadata={"no\u0000te": "a\u0000b", "half": "x\ud800y"})
     svix_id = unique("msg")
     body = json.dumps(event)
 
@@ -210,7 +211,8 @@ def test_nul_anywhere_in_a_verified_delivery_is_recorded_and_processed(platform,
     assert answer["status"] == "completed", f"expected completed, got {answer}"
     row = stored(svix_id)
     assert row is not None and row["payload"]["data"]["public_metadata"] == {
-        "no\ufffdte": "a\ufffdb"
+        "no\ufffdte": "a\ufffdb",
+        "half": "x\ufffdy",
     }, f"expected NUL stored as U+FFFD, got {row and row['payload']['data']['public_metadata']}"
     name = owner_db.scalar(sa.select(User.first_name).where(User.email == person.email))
     assert name == "Ma\ufffdrie", f"expected the name with U+FFFD for the NUL, got {name!r}"

@@ -61,9 +61,10 @@ class Config:
         },
     }
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    # No request body is read past this, chunked or not (forms, JSON; CourseCove takes no
-    # uploads). The Clerk webhook has its own, smaller limit (identity/webhooks.py).
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
+    # No request body is read past this, chunked or not: a 413. The one upload, a school's
+    # logo, is at most 512 KB (a bigger one up to this size gets the logo page's own message).
+    # The Clerk webhook has its own, smaller limit (identity/webhooks.py).
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(4 * 1024 * 1024)))
     # Logs (app/logs.py): "json" for one object a line (the default in production), else text.
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
@@ -133,9 +134,6 @@ class Config:
     # Host-only session cookies: a musicschool cookie is never sent to yogastudio.
     SESSION_COOKIE_DOMAIN = False
     SESSION_COOKIE_SAMESITE = "Lax"
-    # No request body over 4 MB is read (a logo is at most 512 KB; a bigger one up to this
-    # size gets the logo page's own message, beyond it a 413 page).
-    MAX_CONTENT_LENGTH = 4 * 1024 * 1024
     REMEMBER_COOKIE_DOMAIN = None
 
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

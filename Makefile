@@ -33,7 +33,7 @@ browser:
 # The whole suite once at the run's instant, then the time-sensitive tests at fixed instants
 # (DST changes, a year end, a leap day, ...): see docs/testing.md.
 test: install browser
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist worksteal
 	$(PY) -m tests.run_at_instants
 
 lint: install

@@ -4,7 +4,7 @@ Each instant is a separate pytest run with ``--clock=INSTANT``, so the demo is l
 every "tomorrow", "next week" and cutoff computed, as if the suite were started then. The
 instants are the ones that have broken date code before: both DST changes in New York and in
 London, the year end next to the demo's New Year's Day closure (on a Sunday evening), and a
-leap day in the small hours UTC. Two lanes run side by side, each with its own embedded PostgreSQL
+leap day in the small hours UTC. Three lanes run side by side, each with its own embedded PostgreSQL
 and Redis (or one lane on ``TEST_DATABASE_URL`` / ``TEST_REDIS_URL``).
 
     python -m tests.run_at_instants                      # every instant below, two at a time
@@ -93,8 +93,9 @@ def _run_lane(env: dict[str, str], instants: list[tuple[str, str]], paths: list[
     return results
 
 
-def run(instants: dict[str, str], jobs: int = 2) -> int:
-    """Two lanes on two cores (one with external TEST_ URLs: one server, one lane)."""
+def run(instants: dict[str, str], jobs: int = 3) -> int:
+    """Three lanes on two cores: a lane waiting on a worker, a browser or a sleep leaves the
+    cores to the others (one lane with external TEST_ URLs: one server, one lane)."""
     if os.environ.get("TEST_DATABASE_URL") or os.environ.get("TEST_REDIS_URL"):
         jobs = 1
     paths = [p for p in TIME_SENSITIVE if (ROOT / p).exists()]

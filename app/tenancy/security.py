@@ -12,7 +12,7 @@ from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.manager import BaseSecurityManager
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
-from app.accounts.signin import AuthDBView
+from app.accounts.signin import AuthDBView, AuthOAuthView
 from app.tenancy.context import privileged
 
 
@@ -26,6 +26,7 @@ class NoJsonSignIn(SecurityApi):
 class SchoolSecurityManager(SecurityManager):
     security_api = NoJsonSignIn
     authdbview = AuthDBView
+    authoauthview = AuthOAuthView  # Clerk sign-in (app/identity/oidc.py)
 
     def get_user_roles(self, user) -> list:
         if not user.is_authenticated:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -169,3 +170,32 @@ def test_user_deleted_in_clerk_cannot_sign_in(clerk_app, provider, deliver, owne
 
     assert landed.headers["Location"].endswith("/login/"), "expected the sign-in refused"
     assert login_count(owner_db, person.email) == 0
+
+
+def test_signing_out_of_a_clerk_sign_in_takes_a_post_with_the_token(
+    clerk_app, provider, owner_db, monkeypatch
+):
+    email = f"{unique('leaving')}@example.org"
+    owner_db.add(User(username=email, email=email, first_name="Lea", last_name="Ving", active=True))
+    owner_db.commit()
+    clerk_id = unique("user")
+    provider.people[clerk_id] = {"email": email, "email_verified": True}
+    browser = Browser(clerk_app, provider, None)
+    browser.sign_in_at_clerk(clerk_id)
+    monkeypatch.setitem(clerk_app.config, "WTF_CSRF_ENABLED", True)
+    signed_in = f"Signed in as {email}".encode()
+
+    page = browser.get("/logout/")
+    assert page.status_code == 200 and signed_in in browser.get("/").data, (
+        f"expected a GET of /logout/ to leave the person signed in, got {page.status_code}"
+    )
+    refused = browser.client.post("/logout/", base_url=browser.base_url)
+    assert refused.status_code == 400 and signed_in in browser.get("/").data, (
+        f"expected a tokenless POST refused (400), got {refused.status_code}"
+    )
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
+    done = browser.client.post(
+        "/logout/", base_url=browser.base_url, data={"csrf_token": token.group(1)}
+    )
+    assert done.status_code == 302, f"expected sign-out to redirect, got {done.status_code}"
+    assert signed_in not in browser.get("/").data, "still signed in after signing out"

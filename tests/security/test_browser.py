@@ -1,7 +1,10 @@
 """In a real browser, with CSRF protection and the Content-Security-Policy on: an admin still
-deletes a row by clicking, and no page's script or style is refused by the policy."""
+deletes a row by clicking, everybody signs out by clicking "Sign out" (a POST with the page's
+token), and no page's script or style is refused by the policy."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -59,3 +62,40 @@ def test_pages_run_under_the_content_security_policy(browser_site, new_page, ema
         assert response.status < 400, f"{path}: {response.status}"
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert not refused, f"the policy refused on {paths}: {refused}"
+
+
+def _open_menu_holding_sign_out(page) -> None:
+    """FAB's navbar keeps "Sign out" in the menu under the person's name; the booking pages'
+    top bar shows it as it is."""
+    menu = page.locator(".navbar-right .dropdown-toggle")
+    if menu.count():
+        menu.click()
+
+
+@pytest.mark.parametrize(
+    ("email", "page_with_navbar", "private_page"),
+    [
+        ("grace@musicschool.demo", "/", "/locationview/list/"),
+        ("ada@musicschool.demo", "/book/", "/bookings/"),
+        ("clara@musicschool.demo", "/teaching/", "/teaching/"),
+    ],
+    ids=["admin", "student", "instructor"],
+)
+def test_a_person_signs_out_by_clicking_sign_out(
+    browser_site, new_page, email, page_with_navbar, private_page
+):
+    from playwright.sync_api import expect
+
+    page = new_page()
+    refused = _watch_policy(page)
+    sign_in(page, browser_site, "musicschool", email)
+    page.goto(browser_site.url("musicschool", page_with_navbar))
+
+    _open_menu_holding_sign_out(page)
+    page.get_by_role("button", name="Sign out").click()
+
+    page.wait_for_url(re.compile(r"/(login/?)?(\?.*)?$"))
+    expect(page.get_by_role("link", name="Sign in").first).to_be_visible()
+    page.goto(browser_site.url("musicschool", private_page))
+    assert "/login" in page.url, f"expected {private_page} to ask for sign-in, got {page.url}"
+    assert not refused, f"the policy refused: {refused}"

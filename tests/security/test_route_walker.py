@@ -38,8 +38,9 @@ PUBLIC_ENDPOINTS = OPEN_TO_NON_MEMBERS | {
     "LocaleView.index",
     "UtilView.back",
 }
-# Walked elsewhere: signing out ends the visitor's session (tests/security/test_sessions.py).
-SKIPPED_ENDPOINTS = {"AuthDBView.logout", "AuthOAuthView.logout"}
+# Walked last: its POST signs the visitor out (TestConfig needs no CSRF token), and writes
+# the one thing a non-member may write, their own session version.
+SIGN_OUT_ENDPOINTS = {"AuthDBView.logout", "AuthOAuthView.logout"}
 
 
 @dataclass(frozen=True)
@@ -116,22 +117,21 @@ def _url(rule, yoga_ids: dict[str, int]) -> str:
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values.get(m.group(1), "1"), rule.rule)
 
 
-def _routes(app) -> dict[str, tuple[str, set[str]]]:
+def _routes(app, sign_out: bool) -> dict[str, tuple[str, set[str]]]:
     """Each URL rule once (FAB splits a form's GET and POST into two endpoints), with the
-    methods it answers and its first endpoint."""
+    methods it answers and its first endpoint: the sign-out routes, or all the others."""
     routes: dict[str, tuple[str, set[str]]] = {}
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in SKIPPED_ENDPOINTS:
+        if (rule.endpoint in SIGN_OUT_ENDPOINTS) != sign_out:
             continue
         endpoint, methods = routes.get(rule.rule, (rule.endpoint, set()))
         routes[rule.rule] = (endpoint, methods | (rule.methods & {"GET", "POST"}))
     return routes
 
 
-def _walk(app, visit, actor: Actor, yoga_ids, markers) -> list[str]:
-    visitor = visit(SCHOOL, actor.email)
+def _walk(app, visitor, actor: Actor, yoga_ids, markers, sign_out: bool) -> list[str]:
     problems = []
-    for endpoint, methods in sorted(_routes(app).values()):
+    for endpoint, methods in sorted(_routes(app, sign_out).values()):
         path = _url(app.url_map._rules_by_endpoint[endpoint][0], yoga_ids)
         # Each actor tries what the route answers; the anonymous visitor tries the rest too.
         tried = {"GET", "POST"} if actor.email is None else methods
@@ -172,8 +172,15 @@ def test_every_route_as_every_visitor(
     app, visit, yoga_ids, yoga_markers, unchanged, school_unchanged, new_rows_removed, actor
 ):
     assert "Lotus Yoga Studio" in yoga_markers, yoga_markers
-    problems = _walk(app, visit, actor, yoga_ids, yoga_markers)
+    visitor = visit(SCHOOL, actor.email)
+    problems = _walk(app, visitor, actor, yoga_ids, yoga_markers, sign_out=False)
     assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems[:40])
     school_unchanged("yogastudio")
     if not actor.member:
         unchanged()  # members may make their own things (a calendar feed, say); others nothing
+
+    problems = _walk(app, visitor, actor, yoga_ids, yoga_markers, sign_out=True)
+    assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems)
+    assert len(_routes(app, sign_out=True)) == 1, "expected the sign-out route walked"
+    assert visitor.get("/login/").status_code == 200, "expected the POST to have signed out"
+    school_unchanged("yogastudio")

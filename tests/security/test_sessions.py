@@ -26,7 +26,7 @@ def test_a_cookie_saved_before_sign_out_opens_nothing(visit):
     saved = _cookie(student)
     assert _with_cookie(visit, saved).get("/bookings/").status_code == 200, "copy should work"
 
-    student.get("/logout/")
+    student.post("/logout/")  # the navbar's button (TestConfig: no CSRF token needed)
 
     response = _with_cookie(visit, saved).get("/bookings/")
     assert response.status_code == 302 and "/login" in response.headers["Location"]

@@ -134,3 +134,8 @@ def test_admin_uploads_a_logo_and_sees_it_on_the_navbar_in_the_school_colour(
         assert brand.evaluate("e => getComputedStyle(e).color") == "rgb(255, 255, 255)"
     page.goto(browser_site.url("musicschool", "/"))
     expect(page.locator(".navbar [data-school-logo]")).to_be_visible()
+    page.locator(".navbar .dropdown-toggle .fa-user").click()  # the admin's own menu, on white
+    profile = page.locator(".navbar .dropdown-menu").get_by_role("link", name="Profile")
+    expect(profile).to_be_visible()
+    shown = profile.evaluate("e => getComputedStyle(e).color")
+    assert shown != "rgb(255, 255, 255)", f"the menu's links stay readable on white, got {shown}"

@@ -422,6 +422,7 @@ def calendar_worker(app, database_url: str, redis_url: str):
         process.kill()
 
 
+@pytest.mark.worker
 def test_saving_an_address_has_a_real_worker_read_it(
     visit, music, calendar_server, owner, forget_calendars, calendar_worker, clock
 ):

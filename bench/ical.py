@@ -394,10 +394,9 @@ def main() -> int:
             for engine in db.engines.values():
                 engine.dispose()
     finally:
-        for engine in reversed(started):
-            stop = getattr(engine, "cleanup", None) or getattr(engine, "shutdown", None)
-            if stop is not None:
-                stop()
+        from app.local_engines import stop_engines
+
+        stop_engines(started)
         shutil.rmtree(workdir, ignore_errors=True)
     rounded = {k: round(v, 2) if isinstance(v, float) else v for k, v in results.items()}
     summary = {

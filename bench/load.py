@@ -263,19 +263,10 @@ class Stack:
         raise RuntimeError(f"gunicorn did not answer within {timeout}s; see {self.workdir}")
 
     def stop(self) -> None:
-        for child in self.children:
-            if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
-        for child in self.children:
-            try:
-                child.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
-        for engine in reversed(self.engines):
-            if hasattr(engine, "shutdown"):
-                engine.shutdown()
-            else:
-                engine.cleanup()
+        from app.local_engines import stop_engines, stop_process_groups
+
+        stop_process_groups(self.children)
+        stop_engines(self.engines)
 
 
 # --- HTTP -----------------------------------------------------------------------------------

@@ -26,7 +26,6 @@ import logging
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -342,20 +341,11 @@ def run(args: argparse.Namespace) -> dict:
             lines = (workdir / f"beat{n}.log").read_text().strip().splitlines()
             beat_queued.append(json.loads(lines[-1])["queued"] if lines else None)
     finally:
-        for child in children:
-            if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
+        from app.local_engines import stop_engines, stop_process_groups
+
+        stop_process_groups(children)
         controller.stop()
-        for engine in reversed(engines):
-            if hasattr(engine, "shutdown"):
-                engine.shutdown()
-            else:
-                engine.cleanup()
+        stop_engines(engines)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 

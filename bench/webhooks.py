@@ -24,7 +24,6 @@ import logging
 import os
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -357,19 +356,10 @@ class Stack:
         time.sleep(3)  # every gunicorn worker has built its app by now
 
     def stop(self) -> None:
-        for child in self.children:
-            if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
-        for child in self.children:
-            try:
-                child.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
-        for engine in reversed(self.engines):
-            if hasattr(engine, "shutdown"):
-                engine.shutdown()
-            else:
-                engine.cleanup()
+        from app.local_engines import stop_engines, stop_process_groups
+
+        stop_process_groups(self.children)
+        stop_engines(self.engines)
 
 
 # --- sending and measuring ---------------------------------------------------------------

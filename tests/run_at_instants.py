@@ -111,9 +111,10 @@ def run(instants: dict[str, str], jobs: int = 3) -> int:
             )
             results = [result for lane in done for result in lane]
     finally:
+        from app.local_engines import stop_engines
+
         for _, keep in engines:
-            for engine in keep:
-                (engine.cleanup if hasattr(engine, "cleanup") else engine.shutdown)()
+            stop_engines(keep)
     failed = [(instant, output) for _, instant, code, output in results if code != 0]
     for instant, output in failed:
         print(f"\n=== failed at {instant}: run again with pytest --clock={instant}\n{output}")

@@ -20,7 +20,7 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
     from app.identity.oidc import configure_clerk_sign_in
 
     configure_clerk_sign_in(app.config)  # before AppBuilder reads AUTH_TYPE
-    from app import errors, health, logs, school_time, security
+    from app import errors, health, logs, school_time, security, static_assets
 
     logs.init_app(app)  # first: every later hook's lines and refusals carry the request id
     from app.extensions import csrf, db, limiter, migrate
@@ -37,6 +37,7 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
     tenancy_requests.init_app(app)
     errors.init_app(app)
     school_time.init_app(app)
+    static_assets.init_app(app)
 
     # FAB syncs its roles and permissions at start-up: owner connection, explicitly. Before
     # the first migration there is nothing to sync into; prepare_database() does it then.

@@ -6,6 +6,7 @@ from flask import Flask, abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.static_assets import STATIC_ENDPOINTS
 from app.tenancy.context import (
     reset_request_tenant,
     set_request_privileged,
@@ -14,20 +15,16 @@ from app.tenancy.context import (
 from app.tenancy.hosts import parse_host
 
 # Endpoints a signed-in non-member may still reach on a school's subdomain.
-OPEN_TO_NON_MEMBERS = frozenset(
-    {
-        "AuthDBView.login",
-        "AuthDBView.logout",
-        "AuthOAuthView.login",
-        "AuthOAuthView.logout",
-        "AuthOAuthView.oauth_authorized",
-        "accounts.welcome",
-        "accounts.forgot_password",
-        "accounts.reset_password",
-        "static",
-        "appbuilder.static",
-    }
-)
+OPEN_TO_NON_MEMBERS = STATIC_ENDPOINTS | {
+    "AuthDBView.login",
+    "AuthDBView.logout",
+    "AuthOAuthView.login",
+    "AuthOAuthView.logout",
+    "AuthOAuthView.oauth_authorized",
+    "accounts.welcome",
+    "accounts.forgot_password",
+    "accounts.reset_password",
+}
 
 
 def bind_request_to_school() -> None:
@@ -40,6 +37,8 @@ def bind_request_to_school() -> None:
     g.host_target = target
     g.organization = None
     g.membership = None
+    if request.endpoint in STATIC_ENDPOINTS:  # the same files for every school: no queries
+        return
     _refuse_views_of_the_other_host(target.is_platform)
     if target.is_platform:
         set_request_tenant(None)

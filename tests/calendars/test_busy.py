@@ -116,7 +116,10 @@ class CalendarServer:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        # A short poll: shutdown() waits for the loop to look, every 0.5 s by default.
+        threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
 
     def url(self, name: str = "private.ics") -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/{name}"

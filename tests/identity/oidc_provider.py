@@ -123,7 +123,9 @@ class ClerkLikeProvider:
         self.key = RSAKey.generate_key(2048, auto_kid=True)
         self._server = make_server("127.0.0.1", 0, self._build_app(), threaded=True)
         self.issuer = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(  # a short poll: stop() waits for the loop to look
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def start(self) -> ClerkLikeProvider:
         self._thread.start()

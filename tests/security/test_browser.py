@@ -88,7 +88,7 @@ def test_a_person_signs_out_by_clicking_sign_out(
 
     page = new_page()
     refused = _watch_policy(page)
-    sign_in(page, browser_site, "musicschool", email)
+    sign_in(page, browser_site, "musicschool", email, through_the_form=True)
     page.goto(browser_site.url("musicschool", page_with_navbar))
 
     _open_menu_holding_sign_out(page)

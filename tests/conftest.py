@@ -443,9 +443,10 @@ def browser_site(app: Flask, smtp_server) -> Iterator[BrowserSite]:
         yield BrowserSite(port)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium():
-    """Debian's chromium, driven by Playwright (never a downloaded browser build)."""
+    """Debian's chromium, driven by Playwright (never a downloaded browser build): one browser
+    per test process, since every test has a fresh context (its own cookies and cache)."""
     if not CHROMIUM.exists():
         pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright

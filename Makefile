@@ -1,6 +1,8 @@
 # The README's commands. `make run` runs the product, `make test` runs the whole suite,
 # `make serve` runs it in production against your own PostgreSQL and Redis.
 PYTHON ?= python3
+# `make test` installs the packages and chromium side by side (they wait on different servers).
+MAKEFLAGS += --jobs=2
 # Some machines set it; every test process would then compile the app and rewrite the tests'
 # asserts again instead of reading them from __pycache__.
 unexport PYTHONDONTWRITEBYTECODE

@@ -479,7 +479,7 @@ def new_page(chromium):
         context.close()
 
 
-# (site, school, email) → the cookies and the page a sign-in through the form ended with.
+# (port, school, email, password) → the cookies and the page a sign-in by the form ended with.
 _SIGNED_IN: dict[tuple, tuple[list, str]] = {}
 
 
@@ -492,7 +492,7 @@ def sign_in(
     *,
     through_the_form: bool = False,
 ):
-    """Sign in through the login form, typing as a person does.
+    """Sign in as a person does: typing into the login form.
 
     A person signed in once in this process comes back with the session cookie the form gave
     them (Playwright's "authenticate once"), which saves two page loads a test; when that

@@ -6,13 +6,14 @@ import socket
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from app.local_engines import start_redis
 
 
 def test_embedded_redis_stops_at_once_and_frees_its_port():
     server, url = start_redis(Path(tempfile.mkdtemp(prefix="coursecove-redis-")) / "redis.db")
-    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    port = urlsplit(url).port
     server.set("key", "value")
 
     started = time.monotonic()

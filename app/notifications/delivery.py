@@ -213,8 +213,17 @@ def _failed_attempt(
 
 def sweep(limit: int = 20_000) -> int:
     """Beat: publish rows whose task never reached a worker, is overdue, or whose worker died."""
-    config = current_app.config
-    overdue = sa.func.now() - timedelta(seconds=float(config["MAIL_SWEEP_AFTER_S"]))
+    ids = stranded_ids(limit)
+    if ids:
+        publish(ids)
+        log.info("Sweeper re-published %d notification(s)", len(ids))
+    return len(ids)
+
+
+def stranded_ids(limit: int = 20_000) -> list[int]:
+    """Rows the sweeper would publish now: pending past MAIL_SWEEP_AFTER_S, or claimed by a
+    worker whose lease has run out."""
+    overdue = sa.func.now() - timedelta(seconds=float(current_app.config["MAIL_SWEEP_AFTER_S"]))
     ids = db.session.scalars(
         sa.select(Notification.id)
         .where(
@@ -230,10 +239,7 @@ def sweep(limit: int = 20_000) -> int:
         .limit(limit)
     ).all()
     db.session.commit()
-    if ids:
-        publish(ids)
-        log.info("Sweeper re-published %d notification(s)", len(ids))
-    return len(ids)
+    return list(ids)
 
 
 def deliver_pending(limit: int = 20_000) -> DeliveryReport:

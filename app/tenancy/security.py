@@ -7,10 +7,12 @@ membership there grants; on the platform domain their own FAB roles apply (Platf
 
 from __future__ import annotations
 
-from flask import g, has_request_context
+import sqlalchemy as sa
+from flask import g, has_request_context, request
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.manager import BaseSecurityManager
 from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 
 from app.accounts.signin import AuthDBView, AuthOAuthView
 from app.tenancy.context import privileged
@@ -37,6 +39,33 @@ class SchoolSecurityManager(SecurityManager):
                 g.school_roles = self._membership_roles(g.get("membership"))
             return g.school_roles
         return super().get_user_roles(user)
+
+    def exist_permission_on_roles(self, view_name, permission_name, role_ids) -> bool:
+        """FAB asks the database once per check, so once per menu item of every page (18 queries
+        on the platform's list of schools). One query per request loads these roles' permissions."""
+        if not has_request_context():
+            return super().exist_permission_on_roles(view_name, permission_name, role_ids)
+        # In the WSGI environ, not ``g``: a test's app context can outlive several requests.
+        known = request.environ.setdefault("coursecove.role_permissions", {})
+        roles = tuple(sorted(role_ids))
+        if roles not in known:
+            known[roles] = self._permission_names(roles)
+        return (permission_name, view_name) in known[roles]
+
+    def _permission_names(self, role_ids) -> set[tuple[str, str]]:
+        permission_view = self.permissionview_model
+        rows = self.session.execute(
+            sa.select(self.permission_model.name, self.viewmenu_model.name)
+            .select_from(permission_view)
+            .join(self.permission_model)
+            .join(self.viewmenu_model)
+            .join(
+                assoc_permissionview_role,
+                assoc_permissionview_role.c.permission_view_id == permission_view.id,
+            )
+            .where(assoc_permissionview_role.c.role_id.in_(role_ids))
+        )
+        return {(permission, view) for permission, view in rows}
 
     # --- sign-in: lockout, and sessions that end (app/security) ----------------------------
 

@@ -45,12 +45,27 @@ class SchoolSecurityManager(SecurityManager):
         on the platform's list of schools). One query per request loads these roles' permissions."""
         if not has_request_context():
             return super().exist_permission_on_roles(view_name, permission_name, role_ids)
-        # In the WSGI environ, not ``g``: a test's app context can outlive several requests.
-        known = request.environ.setdefault("coursecove.role_permissions", {})
         roles = tuple(sorted(role_ids))
-        if roles not in known:
-            known[roles] = self._permission_names(roles)
-        return (permission_name, view_name) in known[roles]
+        allowed = self._once_per_request(roles, lambda: self._permission_names(roles))
+        return (permission_name, view_name) in allowed
+
+    def is_item_public(self, permission_name, view_name) -> bool:
+        """A visitor who is not signed in: the Public role's permissions, read the same way
+        (FAB read the role and its permissions again for every menu item)."""
+        if not has_request_context():
+            return super().is_item_public(permission_name, view_name)
+        public = self._once_per_request("public", lambda: self.get_public_role())
+        return public is not None and self.exist_permission_on_roles(
+            view_name, permission_name, [public.id]
+        )
+
+    @staticmethod
+    def _once_per_request(key, load):
+        # In the WSGI environ, not ``g``: a test's app context can outlive several requests.
+        known = request.environ.setdefault("coursecove.security", {})
+        if key not in known:
+            known[key] = load()
+        return known[key]
 
     def _permission_names(self, role_ids) -> set[tuple[str, str]]:
         permission_view = self.permissionview_model

@@ -224,6 +224,25 @@ def org_ids(app: Flask) -> dict[str, int]:
     return ids
 
 
+@contextmanager
+def statements_run(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements run inside the block, on any of the app's engines."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engines = set(db.engines.values())
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        for engine in engines:
+            sa.event.remove(engine, "before_cursor_execute", record)
+
+
 # --- mail -------------------------------------------------------------------------------------
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-import sqlalchemy as sa
 
-from app.extensions import db
 from app.static_assets import _version
+from tests.conftest import statements_run
 
 PAGES = [("musicschool", "grace@musicschool.demo", "/instructorqualificationview/add"),
          ("musicschool", None, "/book/"),
@@ -59,21 +58,9 @@ def test_versions_differ_by_file_and_a_missing_file_has_none(tmp_path):
 def test_serving_a_static_file_asks_the_database_nothing(app, visit):
     visitor = visit("musicschool", "grace@musicschool.demo")
     url = _asset_urls(visitor.get("/book/").get_data(as_text=True))[0]
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engines = set(db.engines.values())
-    for engine in engines:
-        sa.event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_run(app) as statements:
         for _ in range(3):
             assert visitor.get(url).status_code == 200
-    finally:
-        for engine in engines:
-            sa.event.remove(engine, "before_cursor_execute", count)
     assert statements == [], f"a static file ran {len(statements)} statements: {statements[:3]}"
 
 

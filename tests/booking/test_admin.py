@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from app import clock
 from app.models import BookingChange, HoursOverride, SchoolClosure, TimeOff, WorkingHours
 from tests.booking.conftest import confirm_url, next_weekday
+from tests.conftest import statements_run
 
 GRACE = "grace@musicschool.demo"
 CLARA = "clara@musicschool.demo"
@@ -288,24 +289,10 @@ def test_instructor_schedule_lists_their_lessons(visit, music, free_slots):
 
 def statements_for(app, visitor, path: str) -> tuple[int, bytes]:
     """(SQL statements the request ran, its body)."""
-    from app.extensions import db
-
-    counted = []
-
-    def count(*_args) -> None:
-        counted.append(1)
-
-    with app.app_context():
-        engines = list(db.engines.values())
-    for engine in engines:
-        sa.event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_run(app) as statements:
         response = visitor.get(path)
-    finally:
-        for engine in engines:
-            sa.event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200, response.status_code
-    return len(counted), response.data
+    return len(statements), response.data
 
 
 def test_bookings_list_costs_the_same_queries_for_one_row_or_a_page(app, visit, owner, music):

@@ -4,28 +4,15 @@ permissions per request, never one per menu item, and never kept past the reques
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import statements_run
+
 
 def _permission_queries(app, visitor, path: str) -> tuple[int, str]:
     """(statements that read role permissions, the page)."""
-    from app.extensions import db
-
-    counted = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        if "ab_permission_view_role" in statement:
-            counted.append(statement)
-
-    with app.app_context():
-        engines = list(db.engines.values())
-    for engine in engines:
-        sa.event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_run(app) as statements:
         response = visitor.get(path)
-    finally:
-        for engine in engines:
-            sa.event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200, response.status_code
-    return len(counted), response.get_data(as_text=True)
+    return sum("ab_permission_view_role" in s for s in statements), response.get_data(as_text=True)
 
 
 def test_a_platform_page_reads_the_admins_permissions_once(app, visit):

@@ -35,9 +35,9 @@ class SchoolSecurityManager(SecurityManager):
             return [self.get_public_role()]
         if has_request_context() and g.get("organization") is not None:
             # FAB asks once per menu item and per permission check; look the role up once.
-            if "school_roles" not in g:
-                g.school_roles = self._membership_roles(g.get("membership"))
-            return g.school_roles
+            return self._once_per_request(
+                "school roles", lambda: self._membership_roles(g.get("membership"))
+            )
         return super().get_user_roles(user)
 
     def exist_permission_on_roles(self, view_name, permission_name, role_ids) -> bool:
@@ -54,7 +54,7 @@ class SchoolSecurityManager(SecurityManager):
         (FAB read the role and its permissions again for every menu item)."""
         if not has_request_context():
             return super().is_item_public(permission_name, view_name)
-        public = self._once_per_request("public", lambda: self.get_public_role())
+        public = self._once_per_request("public role", self.get_public_role)
         return public is not None and self.exist_permission_on_roles(
             view_name, permission_name, [public.id]
         )

@@ -74,7 +74,10 @@ class Config:
 
     # Flask-AppBuilder: migrations own the schema, never create_all.
     FAB_CREATE_DB = False
-    FAB_UPDATE_PERMS = True
+    # Roles and permissions are written once per release, by prepare_database() (`coursecove
+    # setup`, `make run`, the tests), not again by every web, worker and beat process as it
+    # starts: that cost each ~1 s and ~500 statements, writing whatever it found missing.
+    FAB_UPDATE_PERMS = False
     FAB_SECURITY_MANAGER_CLASS = "app.tenancy.security.SchoolSecurityManager"
     FAB_INDEX_VIEW = "app.home.HomeView"
     AUTH_TYPE = AUTH_DB

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Flask
 
 
@@ -39,10 +38,9 @@ def create_app(config_object: type | None = None, overrides: dict[str, Any] | No
     school_time.init_app(app)
     static_assets.init_app(app)
 
-    # FAB syncs its roles and permissions at start-up: owner connection, explicitly. Before
-    # the first migration there is nothing to sync into; prepare_database() does it then.
+    # FAB reads its security tables while it sets up (owner connection, explicitly); it writes
+    # no permissions here (FAB_UPDATE_PERMS): prepare_database() does, once per release.
     with app.app_context(), privileged():
-        app.config["FAB_UPDATE_PERMS"] &= sa.inspect(db.engine).has_table("ab_permission_view")
         appbuilder = SiteAppBuilder(app, db.session, menu=SiteMenu())
         _register_views(appbuilder)
         db.session.commit()

@@ -71,3 +71,29 @@ def test_a_permission_taken_away_is_gone_from_the_next_page(app, visit, schools_
 
     assert 'href="/organizationview/list/"' in before
     assert 'href="/organizationview/list/"' not in after
+
+
+def test_a_process_starting_on_a_prepared_database_leaves_the_permissions_alone(
+    app, database_url, redis_url
+):
+    # Every web, worker and beat process used to sync FAB's permissions as it started: ~500
+    # statements each, writing whatever was missing. prepare_database() alone does, per release.
+    from app import create_app
+    from config import TestConfig
+
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        started = create_app(TestConfig, {"DATABASE_URL": database_url, "REDIS_URL": redis_url})
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+
+    writes = [
+        s for s in statements if s.lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE")
+    ]
+    assert writes == [] and len(statements) < 20, f"{len(statements)}: {statements[:20]}"
+    assert "SchoolAdmin" in started.config["FAB_ROLES"]

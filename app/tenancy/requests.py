@@ -52,9 +52,12 @@ def bind_request_to_school() -> None:
         abort(404, description=f"No school uses the address “{target.subdomain}”.")
     if not organization.active:
         abort(403, description=f"{organization.name} is not taking visitors at the moment.")
+    # Switching the tenant ends this transaction, which would expire the school just read
+    # and read it again: keep it out of the session meanwhile, then take it back as it is.
+    db.session.expunge(organization)
     set_request_tenant(organization.id)
     set_request_privileged(False)
-    g.organization = db.session.get(Organization, organization.id)
+    g.organization = db.session.merge(organization, load=False)
 
     if current_user.is_authenticated:
         g.membership = db.session.scalar(

@@ -54,3 +54,16 @@ def test_invalid_or_reserved_subdomains_are_refused_with_a_reason(subdomain):
 
 def test_a_plain_subdomain_is_accepted():
     assert subdomain_problem("riverside-music") is None
+
+
+def test_a_school_page_reads_its_school_once(app, visit):
+    # Binding the tenant ends the transaction that found the school; the school used to be
+    # read a second time right after (expired by that commit).
+    from tests.conftest import statements_run
+
+    student = visit("musicschool", "ada@musicschool.demo")
+    with statements_run(app) as statements:
+        page = student.get("/book/")
+
+    assert page.status_code == 200 and "Riverside Music School" in page.get_data(as_text=True)
+    assert sum("FROM organizations" in s for s in statements) == 1, statements

@@ -43,8 +43,11 @@ def postgres_url(server, database: str = DATABASE_NAME) -> str:
     return f"postgresql+psycopg://postgres@/{database}?host={socket_dir}"
 
 
-def create_database(server_url: str, database: str, *, drop_first: bool = False) -> None:
-    """Create ``database`` on the server behind ``server_url`` (a URL to any database there)."""
+def create_database(
+    server_url: str, database: str, *, drop_first: bool = False, template: str | None = None
+) -> None:
+    """Create ``database`` on the server behind ``server_url`` (a URL to any database there),
+    empty or as a copy of ``template``."""
     conninfo = server_url.replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         if drop_first:
@@ -55,7 +58,10 @@ def create_database(server_url: str, database: str, *, drop_first: bool = False)
             "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
         ).fetchone()
         if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+            create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database))
+            if template:
+                create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            conn.execute(create)
 
 
 def start_redis(db_file: Path, port: int | None = None):

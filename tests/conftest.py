@@ -19,6 +19,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
+import psycopg.sql
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
@@ -28,7 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app import clock, create_app
-from app.demo import DEMO_PASSWORD
+from app.demo import DEMO_PASSWORD, load_demo
 from app.extensions import db
 from app.local_engines import (
     create_database,
@@ -41,9 +43,16 @@ from app.tenancy import privileged
 from config import TestConfig, sqlalchemy_url
 
 # Under pytest-xdist each worker has its own database (and, on external servers, its own Redis
-# database number), so two workers never see each other's rows or Celery messages.
+# database number), so two workers never see each other's rows or Celery messages;
+# tests.run_at_instants names one database per lane.
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-TEST_DATABASE = f"coursecove_test{XDIST_WORKER.removeprefix('gw')}"
+TEST_DATABASE = (
+    os.environ.get("TEST_DATABASE_NAME") or f"coursecove_test{XDIST_WORKER.removeprefix('gw')}"
+)
+# Set by tests.run_at_instants, whose runs share one server: the first run builds this database
+# (migrations, roles, permissions) and every run copies its own from it, then loads the demo at
+# its own instant.
+TEMPLATE_DATABASE = os.environ.get("TEST_TEMPLATE_DATABASE")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -112,12 +121,45 @@ def _worker_redis_database(url: str) -> str:
     return urlunsplit(parts._replace(path=f"/{number}"))
 
 
+def _build_template_once(server_url: str, redis_url: str) -> None:
+    """Build TEMPLATE_DATABASE unless a run before this one did (it is marked a template only
+    once complete; a half-built one left by a crash is built again)."""
+    conninfo = make_url(sqlalchemy_url(server_url)).set(drivername="postgresql")
+    conninfo = conninfo.render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT datistemplate FROM pg_database WHERE datname = %s", (TEMPLATE_DATABASE,)
+        ).fetchone()
+    if found and found[0]:
+        return
+    create_database(server_url, TEMPLATE_DATABASE, drop_first=True)
+    url = make_url(sqlalchemy_url(server_url)).set(database=TEMPLATE_DATABASE)
+    builder = create_app(
+        TestConfig,
+        {"DATABASE_URL": url.render_as_string(hide_password=False), "REDIS_URL": redis_url},
+    )
+    from app.database import prepare_database
+
+    prepare_database(builder)
+    with builder.app_context():
+        for engine in db.engines.values():
+            engine.dispose()  # a database being copied must have no one connected
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(
+            psycopg.sql.SQL("ALTER DATABASE {} IS_TEMPLATE true").format(
+                psycopg.sql.Identifier(TEMPLATE_DATABASE)
+            )
+        )
+
+
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
+def database_url(redis_url: str) -> Iterator[str]:
     external = os.environ.get("TEST_DATABASE_URL")
     if external:
         with _one_worker_at_a_time():
-            create_database(external, TEST_DATABASE, drop_first=True)
+            if TEMPLATE_DATABASE:
+                _build_template_once(external, redis_url)
+            create_database(external, TEST_DATABASE, drop_first=True, template=TEMPLATE_DATABASE)
         url = make_url(sqlalchemy_url(external)).set(database=TEST_DATABASE)
         yield url.render_as_string(hide_password=False)
         return
@@ -147,7 +189,10 @@ def app(database_url: str, redis_url: str) -> Flask:
         TestConfig,
         {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url},
     )
-    if os.environ.get("TEST_DATABASE_URL"):
+    if TEMPLATE_DATABASE:  # a copy of a prepared database: only this run's demo is missing
+        with flask_app.app_context(), privileged():
+            load_demo()
+    elif os.environ.get("TEST_DATABASE_URL"):
         with _one_worker_at_a_time():  # the app role is created once per server
             prepare_database(flask_app, with_demo=True)
     else:

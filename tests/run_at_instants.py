@@ -4,10 +4,11 @@ Each instant is a separate pytest run with ``--clock=INSTANT``, so the demo is l
 every "tomorrow", "next week" and cutoff computed, as if the suite were started then. The
 instants are the ones that have broken date code before: both DST changes in New York and in
 London, the year end next to the demo's New Year's Day closure (on a Sunday evening), and a
-leap day in the small hours UTC. Three lanes run side by side, each with its own embedded PostgreSQL
-and Redis (or one lane on ``TEST_DATABASE_URL`` / ``TEST_REDIS_URL``).
+leap day in the small hours UTC. Three lanes run side by side on one PostgreSQL (embedded, or
+``TEST_DATABASE_URL``), each with a database and a Redis (or a ``TEST_REDIS_URL`` database
+number) of its own.
 
-    python -m tests.run_at_instants                      # every instant below, two at a time
+    python -m tests.run_at_instants                      # every instant below, three at a time
     python -m tests.run_at_instants 2027-03-14T06:30:00Z # just this one
 
 A failure prints that run's whole output and the ``pytest --clock=…`` line that repeats it.
@@ -62,27 +63,66 @@ ROOT = Path(__file__).resolve().parent.parent
 UNUSED_PLUGINS = ["-p", "no:hypothesispytest", "-p", "no:anyio"]
 
 
-def _lane_engines() -> tuple[dict[str, str], list]:
-    """TEST_ URLs for one lane of runs: the caller's, or embedded engines of its own (roles
-    are per server, so two lanes never create them at once in the same server)."""
-    from app.local_engines import postgres_url, start_postgres, start_redis
+TEMPLATE_DATABASE = "coursecove_template"
 
-    env = dict(os.environ)
-    keep = []
-    if not env.get("TEST_DATABASE_URL"):
-        server = start_postgres(Path(tempfile.mkdtemp(prefix="coursecove-pg-")) / "data", "delete")
-        keep.append(server)
-        env["TEST_DATABASE_URL"] = postgres_url(server, "postgres")
-    if not env.get("TEST_REDIS_URL"):
-        redis, env["TEST_REDIS_URL"] = start_redis(
-            Path(tempfile.mkdtemp(prefix="coursecove-redis-")) / "redis.db"
-        )
-        keep.append(redis)
-    return env, keep
+
+def _shared_database_server(keep: list) -> str:
+    """The caller's TEST_DATABASE_URL (its template from an earlier run dropped: it may hold
+    older migrations), or an embedded PostgreSQL of this run's own."""
+    from app.local_engines import postgres_url, start_postgres
+
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        _drop_template(external)
+        return external
+    server = start_postgres(Path(tempfile.mkdtemp(prefix="coursecove-pg-")) / "data", "delete")
+    keep.append(server)
+    return postgres_url(server, "postgres")
+
+
+def _drop_template(server_url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    conninfo = server_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    name = sql.Identifier(TEMPLATE_DATABASE)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        if conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (TEMPLATE_DATABASE,)
+        ).fetchone():
+            conn.execute(sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(name))
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(name))
+
+
+def _lane_redis(lane: int, keep: list) -> str:
+    """The caller's TEST_REDIS_URL with a database number for each lane (15, 14, ... from the
+    URL's), or an embedded Redis of the lane's own."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from app.local_engines import start_redis
+
+    external = os.environ.get("TEST_REDIS_URL")
+    if external:
+        parts = urlsplit(external)
+        number = (int(parts.path.strip("/") or 0) - lane) % 16
+        return urlunsplit(parts._replace(path=f"/{number}"))
+    redis, url = start_redis(Path(tempfile.mkdtemp(prefix="coursecove-redis-")) / "redis.db")
+    keep.append(redis)
+    return url
+
+
+def _lane_environment(lane: int, server_url: str, keep: list) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TEST_DATABASE_URL": server_url,
+        "TEST_DATABASE_NAME": f"coursecove_lane{lane}",
+        "TEST_TEMPLATE_DATABASE": TEMPLATE_DATABASE,
+        "TEST_REDIS_URL": _lane_redis(lane, keep),
+    }
 
 
 def _run_lane(env: dict[str, str], instants: list[tuple[str, str]], paths: list[str]):
-    """Run ``instants`` one after another on one lane's engines."""
+    """Run ``instants`` one after another on one lane's database and Redis."""
     results = []
     for name, instant in instants:
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
@@ -97,26 +137,24 @@ def _run_lane(env: dict[str, str], instants: list[tuple[str, str]], paths: list[
 
 
 def run(instants: dict[str, str], jobs: int = 3) -> int:
-    """Three lanes on two cores: a lane waiting on a worker, a browser or a sleep leaves the
-    cores to the others (one lane with external TEST_ URLs: one server, one lane)."""
-    if os.environ.get("TEST_DATABASE_URL") or os.environ.get("TEST_REDIS_URL"):
-        jobs = 1
+    """Three lanes on two cores (a lane waiting on a sleep or a lock leaves the cores to the
+    others), on one PostgreSQL: the first run to start builds the template every run's
+    database is copied from, which saves each run its migrations and permissions."""
     paths = [p for p in TIME_SENSITIVE if (ROOT / p).exists()]
     items = list(instants.items())
     lanes = [items[n::jobs] for n in range(jobs) if items[n::jobs]]
     started = time.monotonic()
-    engines = [_lane_engines() for _ in lanes]  # one after another: the servers' locks
+    keep: list = []
     try:
+        server_url = _shared_database_server(keep)
+        envs = [_lane_environment(n, server_url, keep) for n in range(len(lanes))]
         with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
-            done = pool.map(
-                lambda pair: _run_lane(pair[0][0], pair[1], paths), zip(engines, lanes, strict=True)
-            )
+            done = pool.map(lambda pair: _run_lane(*pair, paths), zip(envs, lanes, strict=True))
             results = [result for lane in done for result in lane]
     finally:
         from app.local_engines import stop_engines
 
-        for _, keep in engines:
-            stop_engines(keep)
+        stop_engines(keep)
     failed = [(instant, output) for _, instant, code, output in results if code != 0]
     for instant, output in failed:
         print(f"\n=== failed at {instant}: run again with pytest --clock={instant}\n{output}")

